@@ -1,0 +1,93 @@
+"""Cleaning: front matter, web boilerplate and whitespace, keeping every line's source number."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+# Whitespace that Chinese documents use for layout: full-width space, no-break space, zero-width marks.
+_SPACE_RE = re.compile(r"[\s\u3000\u00a0\u200b\u200c\u200d\ufeff]+")
+_FRONT_MATTER_KEY = re.compile(r"^([A-Za-z_][\w-]*)\s*:\s*(.*)$")
+
+# Lines that are site furniture rather than content: download buttons, submit links, share bars.
+_BOILERPLATE_LINE = re.compile(
+    r"^(?:[•·\-*>\s]*)(?:立即下载|点击下载|下载本文|下载文档|我要投稿|我要评论|发表评论|收藏本文|加入收藏|"
+    r"分享到[:：]?.*|打印本页|打印本文|关闭窗口|返回顶部|返回首页|阅读全文|展开全文|扫一扫.*|"
+    r"上一篇[:：].*|下一篇[:：].*|本文链接[:：].*|责任编辑[:：].*|来源[:：]\s*\S{0,20}|"
+    r"浏览次数[:：].*|点击次数[:：].*|阅读量[:：].*|相关推荐|猜你喜欢|热门推荐|精选推荐|推荐阅读|"
+    r"热门文章|最新文章|延伸阅读)$"
+)
+# A publication stamp such as "时间:2023-04-10 11:22:22 工作计划 我要投稿".
+_STAMP_LINE = re.compile(r"^(?:发布)?(?:时间|日期|发布时间|更新时间)\s*[:：]\s*\d{4}[-/年.]\d{1,2}[-/月.]\d{1,2}")
+_DATE_ONLY = re.compile(r"^[\d\s:：/\-.年月日]+$")
+# "【…】相关文章:" / "相关阅读：" opens a trailing list of links to other articles.
+_RELATED_HEAD = re.compile(r"(?:相关文章|相关阅读|相关推荐|相关内容|更多相关|猜你喜欢|热门推荐)\s*[:：]?\s*$")
+# A link-list entry: a short title ending in a date such as "教育局督导工作总结03-03".
+_LINK_ENTRY = re.compile(r"^.{2,40}?\s*\d{2}-\d{2}$")
+_RELATED_ENTRY_MAX = 40
+
+
+@dataclass
+class CleanText:
+    """A document's content lines after cleaning, each with its 1-based source line number."""
+
+    lines: list[tuple[int, str]]
+    meta: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def title(self) -> str | None:
+        """The front matter title, if any."""
+        return self.meta.get("title") or None
+
+
+def normalize_space(text: str) -> str:
+    """Collapse layout whitespace (full-width, no-break, tabs) into single spaces and trim."""
+    return _SPACE_RE.sub(" ", text).strip()
+
+
+def clean(text: str) -> CleanText:
+    """Strip front matter and web boilerplate; keep the remaining lines with their line numbers."""
+    raw = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    meta, start = _front_matter(raw)
+    lines = [(number, line.rstrip()) for number, line in enumerate(raw[start:], start=start + 1)]
+    lines = _drop_related_blocks(lines)
+    kept = [(number, line) for number, line in lines if not _is_boilerplate(normalize_space(line))]
+    return CleanText(lines=kept, meta=meta)
+
+
+def _front_matter(raw: list[str]) -> tuple[dict[str, str], int]:
+    """Parse a leading `---` block of `key: value` lines; return it and the first content index."""
+    if not raw or raw[0].strip() != "---":
+        return {}, 0
+    meta: dict[str, str] = {}
+    for index, line in enumerate(raw[1:], start=1):
+        if line.strip() == "---":
+            return meta, index + 1
+        match = _FRONT_MATTER_KEY.match(line.strip())
+        if match:
+            meta[match.group(1).lower()] = match.group(2).strip().strip("'\"")
+    return {}, 0  # no closing fence: not front matter after all
+
+
+def _is_boilerplate(line: str) -> bool:
+    """True for a line that is page furniture (buttons, stamps, bare dates)."""
+    if not line:
+        return False
+    if _BOILERPLATE_LINE.match(line) or _STAMP_LINE.match(line):
+        return True
+    return bool(_DATE_ONLY.match(line)) and any(ch.isdigit() for ch in line)
+
+
+def _drop_related_blocks(lines: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """Remove a "相关文章" heading and the run of short link entries that follows it."""
+    kept: list[tuple[int, str]] = []
+    skipping = False
+    for number, line in lines:
+        text = normalize_space(line)
+        if _RELATED_HEAD.search(text) and len(text) <= _RELATED_ENTRY_MAX:
+            skipping = True
+            continue
+        if skipping and (not text or _LINK_ENTRY.match(text)):
+            continue
+        skipping = False
+        kept.append((number, line))
+    return kept

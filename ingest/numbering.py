@@ -1,0 +1,67 @@
+"""Numbering styles of Chinese documents: recognise a line's label, its style and its number."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7,
+              "八": 8, "九": 9}
+_CN_UNITS = {"十": 10, "百": 100, "千": 1000}
+_CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
+_CN = "零〇一二三四五六七八九十百千两"
+
+# Order matters: the first pattern that matches names the style. Each captures (label, number).
+_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("chapter", re.compile(rf"^(第([{_CN}\d]+)[章编部分])\s*")),
+    ("jie", re.compile(rf"^(第([{_CN}\d]+)节)\s*")),
+    ("article", re.compile(rf"^(第([{_CN}\d]+)条)\s*")),
+    ("cn", re.compile(rf"^(([{_CN}]+)\s*[、.．])\s*")),
+    ("paren_cn", re.compile(rf"^([（(]\s*([{_CN}]+)\s*[)）][、.．]?)\s*")),
+    ("paren_num", re.compile(r"^([（(]\s*(\d{1,3})\s*[)）][、.．]?)\s*")),
+    ("num", re.compile(r"^((\d{1,3})\s*(?:[.．](?!\d)|、|\s*[)）](?!\d)))\s*")),
+    ("circled", re.compile(rf"^(([{_CIRCLED}]))\s*")),
+    ("bullet", re.compile(r"^(([-*+•·▪●○◆■□]))\s+")),
+]
+
+
+@dataclass(frozen=True)
+class Numbered:
+    """A line split into its numbering label and the rest."""
+
+    style: str
+    label: str
+    number: int | None
+    rest: str
+
+
+def cn_to_int(text: str) -> int | None:
+    """Convert 一 / 十二 / 二十三 / 105 to an int; None if it is not a number."""
+    if text.isdigit():
+        return int(text)
+    if not text or any(ch not in _CN_DIGITS and ch not in _CN_UNITS for ch in text):
+        return None
+    total, digit = 0, 0
+    for ch in text:
+        if ch in _CN_DIGITS:
+            digit = _CN_DIGITS[ch]
+        else:
+            total += (digit or 1) * _CN_UNITS[ch]
+            digit = 0
+    return total + digit
+
+
+def split_label(line: str) -> Numbered | None:
+    """Recognise a leading numbering label; None when the line is not a numbered item."""
+    for style, pattern in _PATTERNS:
+        match = pattern.match(line)
+        if not match:
+            continue
+        label, raw = match.group(1).strip(), match.group(2)
+        number = _CIRCLED.index(raw) + 1 if style == "circled" else cn_to_int(raw)
+        if style != "bullet" and number is None:
+            continue
+        rest = line[match.end():].strip()
+        if not rest and style not in ("chapter", "jie", "article"):
+            continue  # a bare "1." is a stray mark, not an item
+        return Numbered(style=style, label=label, number=number, rest=rest)
+    return None

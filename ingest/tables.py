@@ -1,0 +1,65 @@
+"""Markdown tables: rows, cells, key/value pairs and `<br>`-separated pieces."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ingest.clean import normalize_space
+from ingest.owners import is_contact_key, owner_from_table_key
+
+_SEPARATOR = re.compile(r"^\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?$")
+_BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
+
+
+@dataclass
+class TableRow:
+    """One row: its non-empty cells and how they pair up as (key, value)."""
+
+    line: int
+    cells: list[str]
+    pairs: list[tuple[str, str]] = field(default_factory=list)
+
+    @staticmethod
+    def pieces(value: str) -> list[str]:
+        """A cell's `<br>`-separated parts, whitespace-normalised, empties dropped."""
+        return [p for p in (normalize_space(part) for part in _BR.split(value)) if p]
+
+
+def is_table_line(text: str) -> bool:
+    """True for a markdown table row or separator."""
+    return len(text) > 2 and text.startswith("|") and text.endswith("|")
+
+
+def _cells(text: str) -> list[str]:
+    return [normalize_space(cell) for cell in text.strip().strip("|").split("|")]
+
+
+def parse_table(lines: list[tuple[int, str]]) -> list[TableRow]:
+    """Rows of a table block; with a header row, each cell pairs with its header, else cells pair up."""
+    rows = [(n, _cells(text)) for n, text in lines if not _SEPARATOR.match(text)]
+    header: list[str] | None = None
+    if len(lines) > 1 and _SEPARATOR.match(lines[1][1]) and any(rows[0][1]) and _is_header(rows[0][1]):
+        header = rows.pop(0)[1]
+    result = []
+    for number, cells in rows:
+        if not any(cells):
+            continue
+        pairs = _pairs(cells, header)
+        result.append(TableRow(line=number, cells=[c for c in cells if c], pairs=pairs))
+    return result
+
+
+def _is_header(cells: list[str]) -> bool:
+    """A first row whose cells are short labels rather than content."""
+    return all(len(_BR.sub("", c)) <= 12 for c in cells if c)
+
+
+def _pairs(cells: list[str], header: list[str] | None) -> list[tuple[str, str]]:
+    """(key, value) pairs: header/cell when there is a header, else alternating key, value cells."""
+    if header is not None:
+        return [(header[i] if i < len(header) else "", cell) for i, cell in enumerate(cells) if cell]
+    filled = [c for c in cells if c]
+    keyed = any(owner_from_table_key(c) or is_contact_key(c) for c in filled[::2])
+    if keyed or len(filled) == 2:
+        return [(filled[i], filled[i + 1] if i + 1 < len(filled) else "") for i in range(0, len(filled), 2)]
+    return [("", cell) for cell in filled]
