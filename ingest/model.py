@@ -46,7 +46,7 @@ class Clause:
         if self.owner and self.owner not in "".join(context):
             context.append(self.owner)
         head = " / ".join(context)
-        return f"{self.document} / {head}：{self.text}" if head else f"{self.document}：{self.text}"
+        return f"{head}：{self.text}" if head else self.text
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (section as a list, source nested)."""

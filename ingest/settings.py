@@ -32,10 +32,11 @@ class Settings(BaseSettings):
     telegram_allowed_users: str = ""
     telegram_allowed_chats: str = ""
     telegram_rate_limit_per_minute: int = Field(default=20, ge=0)
+    telegram_webhook_url: str | None = None
 
     admin_token: SecretStr | None = None
 
-    @field_validator("chroma_url", mode="before")
+    @field_validator("chroma_url", "telegram_webhook_url", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         """Treat an empty DUTYDESK_CHROMA_URL as unset."""

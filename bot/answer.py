@@ -1,0 +1,152 @@
+"""Extractive answers: who is responsible, a role's duties, or the clauses that state a fact.
+
+Every sentence that states something from the rules quotes a clause and carries its `[n]`.
+Nothing is said that a clause does not say; when the rules don't cover a question, we refuse.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from bot.knowledge import Knowledge
+from bot.retrieve import Hit, Retrieval
+from bot.support import Support
+from ingest.model import Clause
+from ingest.owners import PHONE
+
+Intent = Literal["who", "duties", "contact", "fact"]
+
+_WHO = re.compile(r"谁|哪个部门|哪一个部门|哪个处室|哪个科室|哪个岗位|哪位|什么部门|什么人|哪些人|哪个人|找谁|由哪|归哪|哪个办公室|哪一部门|负责人是")
+_DUTIES = re.compile(r"(?:有哪些|有什么|是什么|包括哪些|包括什么|都有哪些)(?:岗位)?(?:职责|职能|工作|任务|责任)|"
+                     r"(?:职责|职能)(?:有哪些|是什么|包括|都有|范围)|负责(?:哪些|什么)(?:工作|事|事情|事务)?|"
+                     r"(?:管|干|做)(?:哪些|什么)(?:工作|事)?[？?]?$|岗位职责")
+_CONTACT = re.compile(r"电话|联系方式|怎么联系|如何联系|号码|手机")
+# "……由图书馆统一登记", "教研活动有教研组长负责", "值班教师应当……": who the text makes responsible.
+_TEXT_OWNER = [
+    re.compile(r"[由有]([\u4e00-\u9fff]{2,10}?)(?:统一|负责|组织|承担|牵头|审核|审批|办理|登记|保管|安排|管理)"),
+    re.compile(r"^([\u4e00-\u9fff]{2,8}?)(?:应当|必须|负责)"),
+]
+_ROLE_END = ("处", "室", "科", "办", "部", "馆", "中心", "组", "会", "员", "师", "长", "主任", "人员", "书记", "干事")
+_SECOND_CLAUSE_RATIO = 0.8  # quote a second clause only when it ranks nearly as high as the first
+_PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
+
+
+@dataclass
+class Answer:
+    """The composed answer: text with [n] markers, the clauses cited (in marker order), the owner."""
+
+    text: str
+    citations: list[Hit] = field(default_factory=list)
+    owner: str | None = None
+    contact: str | None = None
+    refused: bool = False
+    mode: str = "extractive"
+
+
+def refusal_message() -> str:
+    """The fixed message for questions the rules do not answer."""
+    return (_PROMPTS / "refusal.txt").read_text(encoding="utf-8").strip()
+
+
+def detect_intent(question: str, owners: list[str]) -> Intent:
+    """What kind of answer the question wants."""
+    if owners and _CONTACT.search(question):
+        return "contact"
+    if owners and _DUTIES.search(question) and not _WHO.search(question):
+        return "duties"
+    if _WHO.search(question):
+        return "who"
+    return "fact"
+
+
+def compose(retrieval: Retrieval, knowledge: Knowledge, support: Support) -> Answer:
+    """Build the extractive answer for a retrieval the support check has judged."""
+    if not support.supported:
+        return Answer(text=refusal_message(), refused=True)
+    intent = detect_intent(retrieval.question, retrieval.owners)
+    if intent == "duties":
+        return _duties(retrieval.owners[0], knowledge, retrieval)
+    if intent == "contact":
+        return _contact(retrieval.owners[0], knowledge, retrieval)
+    if intent == "who":
+        return _who(retrieval, knowledge)
+    return _fact(retrieval)
+
+
+def responsible_party(clause: Clause, known: set[str]) -> str | None:
+    """Who a clause makes responsible: named in its text ("由…负责"), else the section's owner."""
+    for pattern in _TEXT_OWNER:
+        match = pattern.search(clause.text)
+        if match and (match.group(1) in known or match.group(1).endswith(_ROLE_END)):
+            return match.group(1)
+    return clause.owner
+
+
+def _quote(hit_or_clause: Hit | Clause, marker: int) -> str:
+    clause = hit_or_clause.clause if isinstance(hit_or_clause, Hit) else hit_or_clause
+    label = f"{clause.label} " if clause.label else ""
+    return f"「{label}{clause.text}」[{marker}]"
+
+
+def _source_line(clause: Clause) -> str:
+    section = " · ".join(clause.section[-2:]) if clause.section else ""
+    return f"《{clause.document}》" + (f"{section}" if section else "")
+
+
+def _who(retrieval: Retrieval, knowledge: Knowledge) -> Answer:
+    """Name the responsible department or post of the best clause, with its contact."""
+    hit = _best_owned(retrieval)
+    party = responsible_party(hit.clause, set(knowledge.owners))
+    if party is None:
+        return _fact(retrieval)
+    contact = knowledge.owners[party].contact if party in knowledge.owners else None
+    reach = f"（联系电话：{contact}）" if contact else ""
+    text = f"负责此事的是：{party}{reach}。\n依据{_source_line(hit.clause)}：{_quote(hit, 1)}"
+    return Answer(text=text, citations=[hit], owner=party, contact=contact)
+
+
+def _best_owned(retrieval: Retrieval) -> Hit:
+    """The top hit, unless a near-equal runner-up names who is responsible and the top one doesn't."""
+    first = retrieval.hits[0]
+    if first.clause.owner:
+        return first
+    for hit in retrieval.hits[1:3]:
+        if hit.clause.owner and hit.score >= first.score * _SECOND_CLAUSE_RATIO:
+            return hit
+    return first
+
+
+def _duties(owner: str, knowledge: Knowledge, retrieval: Retrieval) -> Answer:
+    """List every clause of the owner in document order."""
+    clauses = knowledge.owner_clauses(owner)
+    scores = {hit.clause.id: hit for hit in retrieval.hits}
+    hits = [scores.get(c.id) or Hit(c, 0.0, 0.0, 0.0) for c in clauses]
+    contact = knowledge.owners[owner].contact
+    reach = f"（联系电话：{contact}）" if contact else ""
+    lines = [f"{owner}{reach}的职责共 {len(hits)} 条（{_source_line(clauses[0])}）："]
+    lines += [f"{n}. {_quote(hit, n)}" for n, hit in enumerate(hits, start=1)]
+    return Answer(text="\n".join(lines), citations=hits, owner=owner, contact=contact)
+
+
+def _contact(owner: str, knowledge: Knowledge, retrieval: Retrieval) -> Answer:
+    """Give the owner's contact, citing the clause that states it."""
+    contact = knowledge.owners[owner].contact
+    if not contact:
+        return _fact(retrieval)
+    clause = next((c for c in knowledge.owner_clauses(owner) if PHONE.search(c.text) and contact in c.text), None)
+    if clause is None:
+        return _fact(retrieval)
+    hit = next((h for h in retrieval.hits if h.clause.id == clause.id), Hit(clause, 0.0, 0.0, 0.0))
+    text = f"{owner}的联系电话是 {contact}。\n依据{_source_line(clause)}：{_quote(hit, 1)}"
+    return Answer(text=text, citations=[hit], owner=owner, contact=contact)
+
+
+def _fact(retrieval: Retrieval) -> Answer:
+    """Quote the best clause, and the runner-up when it ranks nearly as high."""
+    first = retrieval.hits[0]
+    cited = [first] + [h for h in retrieval.hits[1:2] if h.score >= first.score * _SECOND_CLAUSE_RATIO]
+    lines = [f"根据{_source_line(hit.clause)}：{_quote(hit, n)}" for n, hit in enumerate(cited, start=1)]
+    owner = first.clause.owner
+    return Answer(text="\n".join(lines), citations=cited, owner=owner)

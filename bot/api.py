@@ -1,0 +1,99 @@
+"""The HTTP API: thin routes that translate JSON to DutyDesk calls and errors to 4xx/5xx once."""
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from bot.schema import (AskRequest, AskResponse, ClauseOut, OwnerDetail, OwnerOut, VerifyRequest,
+                        VerifyResponse, ask_response, citation, clause_response, owner_out, verify_response)
+from bot.service import DutyDesk, build
+from ingest.errors import DutyDeskError
+
+log = logging.getLogger(__name__)
+
+
+def create_app(desk: DutyDesk | None = None, ingest_on_start: bool = True) -> FastAPI:
+    """Build the FastAPI app around one DutyDesk (built from settings when not given)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.desk = desk or build()
+        if ingest_on_start:
+            await run_in_threadpool(app.state.desk.ensure_index)
+        yield
+
+    app = FastAPI(title="DutyDesk", description="学校规章制度问答：每个回答都引用原文条款。", lifespan=lifespan)
+    app.add_exception_handler(DutyDeskError, _dutydesk_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    _routes(app)
+    return app
+
+
+def get_desk(request: Request) -> DutyDesk:
+    """The DutyDesk the app was built with."""
+    return request.app.state.desk
+
+
+Desk = Annotated[DutyDesk, Depends(get_desk)]
+
+
+async def _dutydesk_error(request: Request, exc: DutyDeskError) -> JSONResponse:
+    """Core errors carry their own status and a user-facing message."""
+    if exc.status_code >= 500:
+        log.warning("%s %s failed: %s", request.method, request.url.path, exc.message)
+    return JSONResponse(status_code=exc.status_code, content={"detail": exc.message})
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """422 with the fields at fault, without echoing the (possibly huge) input back."""
+    errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+              for e in exc.errors()]
+    return JSONResponse(status_code=422, content={"detail": errors})
+
+
+def _routes(app: FastAPI) -> None:
+    """Register the endpoints of ARCHITECTURE.md."""
+
+    @app.post("/ask", response_model=AskResponse)
+    async def ask(body: AskRequest, desk: Desk) -> AskResponse:
+        """Answer a question with citations (or refuse when the rules don't cover it)."""
+        result = await run_in_threadpool(desk.ask, body.question, body.top_k)
+        return ask_response(result)
+
+    @app.get("/clauses/{clause_id}", response_model=ClauseOut)
+    async def clause(clause_id: str, desk: Desk) -> ClauseOut:
+        """A clause verbatim, with its source location and neighbours."""
+        found = await run_in_threadpool(desk.clause, clause_id)
+        return clause_response(found, desk.neighbours(found))
+
+    @app.post("/verify", response_model=VerifyResponse)
+    async def verify(body: VerifyRequest, desk: Desk) -> VerifyResponse:
+        """Does a quote stand in today's rules; has its cited clause changed since?"""
+        result = await run_in_threadpool(desk.verify, body.quote, body.citation_id)
+        return verify_response(result)
+
+    @app.get("/owners", response_model=list[OwnerOut])
+    async def owners(desk: Desk) -> list[OwnerOut]:
+        """Departments and posts with contact and number of clauses."""
+        return [owner_out(o) for o in await run_in_threadpool(desk.owners)]
+
+    @app.get("/owners/{name}", response_model=OwnerDetail)
+    async def owner(name: str, desk: Desk) -> OwnerDetail:
+        """All clauses of one department or post, in document order."""
+        items = await run_in_threadpool(desk.owner_clauses, name)
+        summary = desk.knowledge().owners[name]
+        return OwnerDetail(**owner_out(summary).model_dump(), items=[citation(c) for c in items])
+
+    @app.get("/healthz")
+    async def healthz(desk: Desk) -> dict[str, object]:
+        """Liveness and what the index holds."""
+        knowledge = await run_in_threadpool(desk.knowledge)
+        return {"status": "ok", "generation": knowledge.manifest.generation, "documents": len(knowledge.manifest.documents),
+                "clauses": len(knowledge.clauses), "embedder": knowledge.manifest.embedder}

@@ -1,0 +1,130 @@
+"""`dutydesk eval`: retrieval and answer metrics for a question set (format in ARCHITECTURE.md)."""
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.service import AskResult, DutyDesk
+from ingest.errors import InvalidRequestError
+from ingest.model import Clause
+
+_KINDS = {"owner", "fact", "duties", "refuse"}
+
+
+@dataclass(frozen=True)
+class GoldQuestion:
+    """One line of a question set."""
+
+    id: str
+    question: str
+    kind: str
+    owner: str | None = None
+    any_of: tuple[str, ...] = ()
+
+
+@dataclass
+class Outcome:
+    """How one question fared."""
+
+    gold: GoldQuestion
+    rank: int | None  # 1-based position of the first hitting clause, None if none in the list
+    refused: bool
+    owner: str | None
+    milliseconds: float
+
+
+@dataclass
+class Report:
+    """All outcomes and the metrics over them."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def metrics(self) -> dict[str, Any]:
+        """The metric object of ARCHITECTURE.md (null where a metric has no questions)."""
+        answerable = [o for o in self.outcomes if o.gold.kind != "refuse"]
+        owners = [o for o in self.outcomes if o.gold.kind == "owner"]
+        refuse = [o for o in self.outcomes if o.gold.kind == "refuse"]
+        latencies = sorted(o.milliseconds for o in self.outcomes)
+        return {
+            "hit@1": _share(answerable, lambda o: o.rank is not None and o.rank <= 1),
+            "hit@5": _share(answerable, lambda o: o.rank is not None and o.rank <= 5),
+            "mrr@10": _mean(answerable, lambda o: 1.0 / o.rank if o.rank is not None and o.rank <= 10 else 0.0),
+            "owner_accuracy": _share(owners, lambda o: bool(o.owner and o.gold.owner and o.gold.owner in o.owner)),
+            "refusal_recall": _share(refuse, lambda o: o.refused),
+            "false_refusal_rate": _share(answerable, lambda o: o.refused),
+            "n": len(self.outcomes),
+            "latency_ms_p50": round(_percentile(latencies, 50), 2) if latencies else None,
+            "latency_ms_p95": round(_percentile(latencies, 95), 2) if latencies else None,
+        }
+
+
+def _share(items: list[Outcome], test: Any) -> float | None:
+    return round(sum(1 for o in items if test(o)) / len(items), 4) if items else None
+
+
+def _mean(items: list[Outcome], value: Any) -> float | None:
+    return round(statistics.fmean(value(o) for o in items), 4) if items else None
+
+
+def _percentile(values: list[float], percent: float) -> float:
+    """Nearest-rank percentile of sorted values."""
+    index = max(0, min(len(values) - 1, round(percent / 100 * len(values) + 0.5) - 1))
+    return values[index]
+
+
+def load_gold(path: Path) -> list[GoldQuestion]:
+    """Parse a question set; a malformed line is reported with its number."""
+    questions = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+            gold = GoldQuestion(id=str(data["id"]), question=str(data["question"]), kind=data["kind"],
+                                owner=data.get("owner"), any_of=tuple(data.get("any_of") or ()))
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise InvalidRequestError(f"{path}:{number}: 题目格式错误（{exc}）") from exc
+        if gold.kind not in _KINDS:
+            raise InvalidRequestError(f"{path}:{number}: 未知的题型 {gold.kind!r}")
+        questions.append(gold)
+    return questions
+
+
+def squash(text: str) -> str:
+    """Text with all whitespace removed (how any_of strings are compared)."""
+    return "".join(text.split())
+
+
+def ranked_clauses(result: AskResult) -> list[Clause]:
+    """The answer's citations in order, then the rest of the retrieval ranking."""
+    cited = [hit.clause for hit in result.answer.citations]
+    seen = {c.id for c in cited}
+    return cited + [hit.clause for hit in result.retrieval.hits if hit.clause.id not in seen]
+
+
+def first_hit(clauses: list[Clause], any_of: tuple[str, ...]) -> int | None:
+    """1-based rank of the first clause whose text contains any expected string."""
+    wanted = [squash(s) for s in any_of if squash(s)]
+    for rank, clause in enumerate(clauses, start=1):
+        text = squash(clause.text)
+        if any(w in text for w in wanted):
+            return rank
+    return None
+
+
+def evaluate(desk: DutyDesk, questions: list[GoldQuestion]) -> Report:
+    """Ask every question (after one warm-up) and record how each fared."""
+    if questions:
+        desk.ask(questions[0].question)  # warm: load the index and the model before timing
+    report = Report()
+    for gold in questions:
+        started = time.perf_counter()
+        result = desk.ask(gold.question)
+        elapsed = (time.perf_counter() - started) * 1000
+        rank = first_hit(ranked_clauses(result), gold.any_of) if gold.kind != "refuse" else None
+        report.outcomes.append(Outcome(gold, rank, result.answer.refused, result.answer.owner, elapsed))
+    return report

@@ -1,0 +1,103 @@
+"""A loaded, immutable snapshot of one index generation: clauses, owners, lexical and dense search."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ingest.errors import BackendUnavailableError, NotFoundError
+from ingest.lexical import LexicalIndex
+from ingest.model import Clause
+from ingest.store import IndexStore, Manifest
+
+
+@dataclass
+class Owner:
+    """A department or post: its name, how to reach it, and how many clauses it has."""
+
+    name: str
+    contact: str | None
+    clause_count: int
+
+
+@dataclass
+class Knowledge:
+    """Everything the read path needs from one generation; replaced whole when the index changes."""
+
+    manifest: Manifest
+    clauses: list[Clause]
+    lexical: LexicalIndex
+    collection: Any
+    by_id: dict[str, Clause] = field(init=False)
+    owners: dict[str, Owner] = field(init=False)
+    corpus_text: str = field(init=False)
+    compact: dict[str, tuple[str, str]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.by_id = {c.id: c for c in self.clauses}
+        self.owners = _owners(self.clauses)
+        # Clause context without layout spaces ("校    训" is 校训), for term matching; and all of it
+        # in one string, to ask "does the knowledge base mention this at all?"
+        self.compact = {c.id: _compact(c) for c in self.clauses}
+        self.corpus_text = "\n".join(context + text for context, text in self.compact.values())
+        self._row = {c.id: i for i, c in enumerate(self.clauses)}
+
+    @classmethod
+    def load(cls, store: IndexStore, embedder_name: str) -> Knowledge:
+        """Load the current generation named by the manifest."""
+        manifest = store.require_manifest(embedder_name)
+        return cls(manifest=manifest, clauses=store.load_clauses(manifest),
+                   lexical=store.load_lexical(manifest), collection=store.collection(manifest.collection))
+
+    def clause(self, clause_id: str) -> Clause:
+        """A clause by id, or NotFoundError."""
+        try:
+            return self.by_id[clause_id]
+        except KeyError:
+            raise NotFoundError(f"没有编号为 {clause_id} 的条款") from None
+
+    def row(self, clause_id: str) -> int:
+        """Position of a clause in document order (its row in the lexical index)."""
+        return self._row[clause_id]
+
+    def neighbours(self, clause: Clause) -> list[Clause]:
+        """The clauses just before and after this one in its section."""
+        row = self._row[clause.id]
+        around = [self.clauses[i] for i in (row - 1, row + 1) if 0 <= i < len(self.clauses)]
+        return [c for c in around if c.doc_id == clause.doc_id and c.section == clause.section]
+
+    def owner_clauses(self, name: str) -> list[Clause]:
+        """All clauses of an owner, in document order."""
+        return [c for c in self.clauses if c.owner == name]
+
+    def dense(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
+        """The k nearest clauses by cosine similarity."""
+        k = min(k, len(self.clauses))
+        if k == 0:
+            return []
+        try:
+            result = self.collection.query(query_embeddings=[vector], n_results=k, include=["distances"])
+        except Exception as exc:
+            raise BackendUnavailableError(f"向量检索失败：{exc}") from exc
+        return [(i, 1.0 - float(d)) for i, d in zip(result["ids"][0], result["distances"][0])]
+
+    def lexical_scores(self, query: str) -> np.ndarray:
+        """BM25 score of every clause (index i = self.clauses[i])."""
+        return self.lexical.scores(query)
+
+
+def _compact(clause: Clause) -> tuple[str, str]:
+    """(heading context + owner, text), both without whitespace."""
+    context = "".join(clause.section) + (clause.owner or "")
+    return "".join(context.split()), "".join(clause.text.split())
+
+
+def _owners(clauses: list[Clause]) -> dict[str, Owner]:
+    counts = Counter(c.owner for c in clauses if c.owner)
+    contacts: dict[str, str] = {}
+    for clause in clauses:
+        if clause.owner and clause.contact and clause.owner not in contacts:
+            contacts[clause.owner] = clause.contact
+    return {name: Owner(name, contacts.get(name), count) for name, count in counts.items()}

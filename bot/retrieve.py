@@ -1,0 +1,111 @@
+"""Hybrid retrieval: BM25 over character n-grams + dense vectors, fused by rank, owner-aware."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bot.knowledge import Knowledge
+from bot.terms import coverage, key_terms, lexical_query, term_weights
+from ingest.embed import Embedder
+from ingest.model import Clause
+
+_RRF_K = 60  # the usual reciprocal-rank-fusion constant: flattens the head of each list
+_POOL = 40  # candidates taken from each side before fusion
+_RANK_WEIGHT = 0.5
+_COVERAGE_WEIGHT = 0.5
+_OWNER_BONUS = 0.1  # a clause of the owner the question names outranks a stranger's similar clause
+_ALIAS_SUFFIXES = ("人员", "主任", "员")  # "出纳" names 出纳员, "后勤处" names 后勤处主任
+
+
+@dataclass
+class Hit:
+    """A retrieved clause with its fused score and the two underlying signals."""
+
+    clause: Clause
+    score: float
+    dense: float
+    lexical: float
+    coverage: float = 0.0
+
+
+@dataclass
+class Retrieval:
+    """The ranked hits for a question, the owners it names, and what it cost."""
+
+    question: str
+    hits: list[Hit]
+    owners: list[str] = field(default_factory=list)
+    weights: dict[str, float] = field(default_factory=dict)
+    milliseconds: float = 0.0
+
+
+def owner_aliases(name: str) -> list[str]:
+    """The names a question may use for an owner: the name, and without a generic post suffix."""
+    aliases = [name]
+    for suffix in _ALIAS_SUFFIXES:
+        if name.endswith(suffix) and len(name) - len(suffix) >= 2:
+            aliases.append(name[: -len(suffix)])
+    return aliases
+
+
+def mentioned_owners(question: str, owners: list[str]) -> list[str]:
+    """Owners the question names, longest names first, no two claiming the same characters."""
+    candidates = sorted(((alias, name) for name in owners for alias in owner_aliases(name)),
+                        key=lambda pair: (-len(pair[0]), pair[0] != pair[1]))
+    taken = [False] * len(question)
+    found: list[str] = []
+    for alias, name in candidates:
+        start = question.find(alias)
+        if start < 0 or any(taken[start:start + len(alias)]) or name in found:
+            continue
+        taken[start:start + len(alias)] = [True] * len(alias)
+        found.append(name)
+    return found
+
+
+class Retriever:
+    """Ranks clauses for a question from one knowledge snapshot."""
+
+    def __init__(self, embedder: Embedder) -> None:
+        self.embedder = embedder
+
+    def retrieve(self, knowledge: Knowledge, question: str, limit: int = 30) -> Retrieval:
+        """Fuse dense and lexical ranks, then rerank by key-term coverage and the owner named."""
+        started = time.perf_counter()
+        terms = key_terms(question)
+        weights = term_weights(terms, knowledge.corpus_text, len(knowledge.clauses))
+        dense = dict(knowledge.dense(self.embedder.embed_query(question), _POOL))
+        # BM25 on the key terms only: "是/谁/的" would otherwise outvote the subject of the question.
+        lexical = knowledge.lexical_scores(lexical_query(question) or question)
+        fused = _fuse(list(dense), [knowledge.clauses[i].id for i in _top_rows(lexical)])
+        owners = mentioned_owners(question, list(knowledge.owners))
+        top_lexical = float(lexical.max()) if len(lexical) else 0.0
+        hits = []
+        for clause_id, rank_score in fused.items():
+            clause = knowledge.by_id[clause_id]
+            context, text = knowledge.compact[clause_id]
+            covered = coverage(weights, text, context)
+            score = _RANK_WEIGHT * rank_score + _COVERAGE_WEIGHT * covered
+            score += _OWNER_BONUS if clause.owner in owners else 0.0
+            lexical_score = float(lexical[knowledge.row(clause_id)]) / top_lexical if top_lexical > 0 else 0.0
+            hits.append(Hit(clause, score, dense.get(clause_id, 0.0), lexical_score, covered))
+        hits.sort(key=lambda hit: -hit.score)
+        elapsed = (time.perf_counter() - started) * 1000
+        return Retrieval(question, hits[:limit], owners, weights, elapsed)
+
+
+def _top_rows(scores: np.ndarray) -> list[int]:
+    """Rows of the best-scoring clauses (score > 0), best first."""
+    return [int(i) for i in np.argsort(-scores)[:_POOL] if scores[i] > 0]
+
+
+def _fuse(*rankings: list[str]) -> dict[str, float]:
+    """Reciprocal-rank fusion, scaled so that first place in every ranking scores 1."""
+    fused: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, clause_id in enumerate(ranking):
+            fused[clause_id] = fused.get(clause_id, 0.0) + 1.0 / (_RRF_K + rank + 1)
+    best = len(rankings) / (_RRF_K + 1)
+    return {clause_id: value / best for clause_id, value in fused.items()}

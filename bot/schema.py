@@ -1,0 +1,154 @@
+"""The JSON shapes of ARCHITECTURE.md, defined once for the API, the CLI's --json and the eval."""
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from bot.knowledge import Owner
+from bot.retrieve import Hit
+from bot.service import MAX_QUESTION_CHARS, AskResult
+from bot.verify import Verification
+from ingest.model import Clause
+
+MAX_TOP_K = 50
+
+
+class Strict(BaseModel):
+    """Request bodies: unknown fields are a caller's mistake, not something to ignore silently."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class AskRequest(Strict):
+    """POST /ask."""
+
+    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS, description="员工的问题（中文）")
+    top_k: int = Field(default=5, ge=1, le=MAX_TOP_K, description="最多返回的引用条数（职责清单除外）")
+
+    @field_validator("question")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("问题不能为空")
+        return value
+
+
+class VerifyRequest(Strict):
+    """POST /verify."""
+
+    quote: str = Field(min_length=1, max_length=20000)
+    citation_id: str | None = Field(default=None, max_length=200)
+
+
+class SourceOut(BaseModel):
+    """Where a clause stands in its file."""
+
+    path: str
+    line_start: int
+    line_end: int
+
+
+class CitationOut(BaseModel):
+    """A cited clause, resolvable to its verbatim text and source location."""
+
+    id: str
+    document: str
+    section: list[str]
+    owner: str | None
+    label: str | None
+    text: str
+    source: SourceOut
+    sha256: str
+    score: float | None = None
+
+
+class ClauseOut(CitationOut):
+    """GET /clauses/{id}: the clause and its neighbours in its section."""
+
+    neighbours: list[CitationOut]
+
+
+class OwnerRef(BaseModel):
+    """The department or post an answer names."""
+
+    name: str
+    contact: str | None
+
+
+class Timings(BaseModel):
+    """Milliseconds spent retrieving and composing."""
+
+    retrieve: float
+    answer: float
+
+
+class AskResponse(BaseModel):
+    """POST /ask response."""
+
+    answer: str
+    refused: bool
+    mode: str
+    owner: OwnerRef | None
+    citations: list[CitationOut]
+    timings_ms: Timings
+
+
+class VerifyResponse(BaseModel):
+    """POST /verify response."""
+
+    verified: bool
+    stale: bool
+    current: CitationOut | None
+    matches: list[CitationOut]
+
+
+class OwnerOut(BaseModel):
+    """GET /owners item."""
+
+    name: str
+    contact: str | None
+    clauses: int
+
+
+class OwnerDetail(OwnerOut):
+    """GET /owners/{name}."""
+
+    items: list[CitationOut]
+
+
+def citation(clause: Clause, score: float | None = None) -> CitationOut:
+    """A clause as a citation object."""
+    return CitationOut(id=clause.id, document=clause.document, section=list(clause.section), owner=clause.owner,
+                       label=clause.label, text=clause.text, source=SourceOut(**vars(clause.source)),
+                       sha256=clause.sha256, score=None if score is None else round(score, 4))
+
+
+def ask_response(result: AskResult) -> AskResponse:
+    """An AskResult in the API's shape."""
+    answer = result.answer
+    owner = OwnerRef(name=answer.owner, contact=answer.contact) if answer.owner and not answer.refused else None
+    return AskResponse(
+        answer=answer.text, refused=answer.refused, mode=answer.mode, owner=owner,
+        citations=[_hit(hit) for hit in answer.citations],
+        timings_ms=Timings(retrieve=round(result.retrieve_ms, 2), answer=round(result.answer_ms, 2)),
+    )
+
+
+def _hit(hit: Hit) -> CitationOut:
+    return citation(hit.clause, hit.score)
+
+
+def clause_response(clause: Clause, neighbours: list[Clause]) -> ClauseOut:
+    """A clause with its neighbours."""
+    return ClauseOut(**citation(clause).model_dump(), neighbours=[citation(c) for c in neighbours])
+
+
+def verify_response(result: Verification) -> VerifyResponse:
+    """A verification in the API's shape."""
+    return VerifyResponse(verified=result.verified, stale=result.stale,
+                          current=citation(result.current) if result.current else None,
+                          matches=[citation(c) for c in result.matches])
+
+
+def owner_out(owner: Owner) -> OwnerOut:
+    """An owner summary."""
+    return OwnerOut(name=owner.name, contact=owner.contact, clauses=owner.clause_count)

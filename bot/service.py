@@ -1,0 +1,152 @@
+"""The core every front end calls: one object built from settings (store, embedder, retriever, answerer)."""
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.answer import Answer, compose
+from bot.conversation import Conversations, rewrite
+from bot.knowledge import Knowledge, Owner
+from bot.retrieve import Hit, Retrieval, Retriever
+from bot.support import assess
+from bot.verify import Verification, verify_quote
+from ingest.embed import Embedder, build_embedder
+from ingest.errors import InvalidRequestError, NotFoundError
+from ingest.model import Clause
+from ingest.pipeline import IngestReport, Progress, run_ingest
+from ingest.settings import Settings, get_settings
+from ingest.store import IndexStore
+
+log = logging.getLogger(__name__)
+
+MAX_QUESTION_CHARS = 500
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+@dataclass
+class AskResult:
+    """An answer plus the retrieval behind it and the time each step took."""
+
+    answer: Answer
+    retrieval: Retrieval
+    retrieve_ms: float
+    answer_ms: float
+    question: str = ""  # the question actually answered (a follow-up rewritten to stand alone)
+
+
+def clean_question(question: str) -> str:
+    """Strip control characters and surrounding space; reject empty or over-long questions."""
+    if not isinstance(question, str):
+        raise InvalidRequestError("问题必须是文本")
+    text = _CONTROL.sub("", question).strip()
+    if not text:
+        raise InvalidRequestError("问题不能为空")
+    if len(text) > MAX_QUESTION_CHARS:
+        raise InvalidRequestError(f"问题过长：最多 {MAX_QUESTION_CHARS} 个字符")
+    return text
+
+
+class DutyDesk:
+    """Ingest, ask, look up and verify: the whole product behind one façade."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self.store = IndexStore(settings.data_dir, settings.chroma_url)
+        self.embedder = embedder or build_embedder(settings)
+        self.retriever = Retriever(self.embedder)
+        self._knowledge: Knowledge | None = None
+        self._manifest_stamp: tuple[int, int] | None = None
+        self._lock = threading.Lock()
+        self.conversations = Conversations()
+
+    # -- index lifecycle -----------------------------------------------------------------
+    def ingest(self, paths: list[Path] | None = None, progress: Progress | None = None) -> IngestReport:
+        """Bring the index in line with the documents (default: the knowledge dir)."""
+        roots = paths or [self.settings.knowledge_dir]
+        report = run_ingest(roots, self.settings.knowledge_dir, self.store, self.embedder, progress)
+        self._knowledge = None
+        return report
+
+    def ensure_index(self, progress: Progress | None = None) -> IngestReport | None:
+        """Ingest the knowledge dir when the data dir holds no index yet."""
+        if self.store.read_manifest() is not None:
+            return None
+        log.info("no index in %s: ingesting %s", self.settings.data_dir, self.settings.knowledge_dir)
+        return self.ingest(progress=progress)
+
+    def knowledge(self) -> Knowledge:
+        """The current snapshot, reloaded whole when another process has swapped the index."""
+        stamp = self._stamp()
+        with self._lock:
+            if self._knowledge is None or stamp != self._manifest_stamp:
+                self._knowledge = Knowledge.load(self.store, self.embedder.name)
+                self._manifest_stamp = stamp
+            return self._knowledge
+
+    def _stamp(self) -> tuple[int, int] | None:
+        path = self.store.data_dir / "manifest.json"
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            return None
+        return stat.st_mtime_ns, stat.st_ino
+
+    # -- read path ---------------------------------------------------------------------
+    def ask(self, question: str, top_k: int | None = None, conversation_id: str | None = None) -> AskResult:
+        """Answer a question from the rules, with citations; refuse when they don't cover it.
+
+        With a conversation id, a follow-up ("那他们的电话呢？") is first rewritten to name the
+        department or post of the previous answer.
+        """
+        question = clean_question(question)
+        if conversation_id:
+            question = rewrite(question, self.conversations.last(conversation_id))
+        knowledge = self.knowledge()
+        started = time.perf_counter()
+        retrieval = self.retriever.retrieve(knowledge, question, limit=max(top_k or self.settings.top_k, 10))
+        retrieved = time.perf_counter()
+        answer = compose(retrieval, knowledge, assess(retrieval))
+        if top_k and answer.citations and len(answer.citations) > top_k and not answer.owner:
+            answer.citations = answer.citations[:top_k]
+        finished = time.perf_counter()
+        if conversation_id:
+            self.conversations.remember(conversation_id, question, answer.owner)
+        return AskResult(answer, retrieval, (retrieved - started) * 1000, (finished - retrieved) * 1000, question)
+
+    def clause(self, clause_id: str) -> Clause:
+        """A clause by id (NotFoundError if unknown)."""
+        return self.knowledge().clause(clause_id)
+
+    def neighbours(self, clause: Clause) -> list[Clause]:
+        """The clauses around a clause in its section."""
+        return self.knowledge().neighbours(clause)
+
+    def owners(self) -> list[Owner]:
+        """Departments and posts with contact and clause count, in order of first appearance."""
+        knowledge = self.knowledge()
+        return list(knowledge.owners.values())
+
+    def owner_clauses(self, name: str) -> list[Clause]:
+        """All clauses of an owner in document order (NotFoundError if unknown)."""
+        clauses = self.knowledge().owner_clauses(name)
+        if not clauses:
+            raise NotFoundError(f"没有名为 {name} 的部门或岗位")
+        return clauses
+
+    def verify(self, quote: str, citation_id: str | None = None) -> Verification:
+        """Check a quote against the current rules and, given its citation id, whether it went stale."""
+        if not isinstance(quote, str) or not quote.strip():
+            raise InvalidRequestError("引用内容不能为空")
+        return verify_quote(quote, citation_id, self.knowledge(), self.store.load_history())
+
+
+def build(settings: Settings | None = None, embedder: Embedder | None = None) -> DutyDesk:
+    """The one place that builds the real objects from settings."""
+    return DutyDesk(settings or get_settings(), embedder)
+
+
+__all__ = ["AskResult", "DutyDesk", "Hit", "build", "clean_question"]

@@ -1,0 +1,56 @@
+"""Does the knowledge base support an answer? Key-term coverage weighted by rarity, plus similarity.
+
+A bare top-score threshold cannot tell "the rules don't say" from "the rules say it in other
+words". What separates them is whether the question's *distinctive* terms appear in the best
+clauses: "运动会" or "病假" appear nowhere in the rules, while "钥匙" and "库房" do.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.retrieve import Retrieval
+
+COVERAGE_THRESHOLD = 0.6
+_MIN_SIMILARITY = 0.80  # e5 cosine below this means nothing in the rules is even about the topic
+_DEPTH = 3
+_NUMBER = r"[\d一二两三四五六七八九十百千万]+"
+# A question that asks for an amount, a head count or a clock time is only answered by a clause
+# that states one: "学生校服多少钱" is not answered by a clause about buying uniforms.
+_EXPECTED_ANSWER = [
+    (re.compile(r"多少钱|什么价|价格|价钱|收费标准|费用是多少|多少费用|多少元"), re.compile(_NUMBER + r"\s*(?:元|块|角)")),
+    (re.compile(r"多少人|几个人|几人|多少名|多少位"), re.compile(_NUMBER + r"\s*(?:人|名|位)")),
+    (re.compile(r"几点|什么时间点|几时几分"), re.compile(r"\d{1,2}\s*[:：点时]|[一二三四五六七八九十]+点")),
+]
+
+
+@dataclass
+class Support:
+    """How well the best clauses cover the question, and the verdict."""
+
+    coverage: float
+    similarity: float
+    missing: list[str]
+    supported: bool
+
+
+def assess(retrieval: Retrieval) -> Support:
+    """Supported when one of the top clauses covers enough of the question's weighted key terms."""
+    top = retrieval.hits[:_DEPTH]
+    if not top:
+        return Support(0.0, 0.0, list(retrieval.weights), False)
+    similarity = max(hit.dense for hit in top)
+    if not retrieval.weights:  # e.g. "班主任有哪些职责": only an owner and question words
+        supported = bool(retrieval.owners) or similarity >= _MIN_SIMILARITY
+        return Support(1.0 if supported else 0.0, similarity, [], supported)
+    best = max(top, key=lambda hit: hit.coverage)
+    text = "".join(best.clause.embed_text().split())
+    missing = [t for t in retrieval.weights if t not in text]  # for explanations and tuning
+    supported = (best.coverage >= COVERAGE_THRESHOLD and similarity >= _MIN_SIMILARITY
+                 and _states_what_is_asked(retrieval.question, best.clause.text))
+    return Support(best.coverage, similarity, missing, supported)
+
+
+def _states_what_is_asked(question: str, text: str) -> bool:
+    """False when the question asks for an amount, head count or time that the text does not give."""
+    return all(answer.search(text) for asked, answer in _EXPECTED_ANSWER if asked.search(question))

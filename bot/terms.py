@@ -1,0 +1,59 @@
+"""Key terms of a question and how well a text covers them, weighted by how rare each term is."""
+from __future__ import annotations
+
+import math
+import re
+
+import rjieba
+
+# Words that carry the question's form, not its subject.
+_STOPWORDS = frozenset("""
+什么 哪些 哪个 哪位 哪里 哪儿 哪 怎么 怎样 怎么样 如何 为什么 谁 是 的 了 吗 呢 吧 啊 呀 有 有没有 要 需要
+可以 可 能 能否 能不能 应该 应当 该 会 多少 几 几个 多久 时候 什么时候 一次 由 归 找 是否 请问 请 一下 关于
+对 和 与 及 或 在 给 被 把 让 做 进行 这 那 个 些 我 我们 你 您 他 她 它 他们 她们 都 也 就 还 又 再
+怎么办 东西 事 事情 方面 哪方面 具体 主要 一般 平时 现在 目前 已经 所有 各 每 么 啥 干 干什么 做什么
+别人 他人 自己 大家 地方 之前 之后 以前 以后 打算 准备 负责 部门 处室 岗位 职责 工作 学校 相关 有关 规定 要求 情况 问题 什么样 包括 包含 具有 哪一个 人
+""".split())
+_WORD = re.compile(r"[\u3400-\u9fffA-Za-z0-9]")
+
+
+def key_terms(question: str) -> list[str]:
+    """The question's content words (segmented with rjieba), without question and function words."""
+    terms: list[str] = []
+    for word in rjieba.cut(question):
+        word = word.strip()
+        if (len(word) < 2 and not word.isdigit()) or word in _STOPWORDS or not _WORD.search(word):
+            continue
+        if word not in terms:
+            terms.append(word)
+    return terms
+
+
+def lexical_query(question: str) -> str:
+    """The question with its question and function words blanked out, adjacency kept for bigrams."""
+    return "".join(" " if word.strip() in _STOPWORDS else word for word in rjieba.cut(question)).strip()
+
+
+def term_weights(terms: list[str], corpus: str, documents: int) -> dict[str, float]:
+    """Inverse frequency of each term in the corpus text; a term the corpus never uses weighs most."""
+    return {t: math.log((documents + 1) / (min(corpus.count(t), documents) + 0.5)) for t in terms}
+
+
+def term_match(term: str, text: str) -> float:
+    """1 for a verbatim match; partial credit when at least half of a term's characters appear."""
+    if term in text:
+        return 1.0
+    shared = sum(1 for ch in term if ch in text) / len(term)
+    return 0.5 * shared if shared >= 0.5 else 0.0
+
+
+def coverage(weights: dict[str, float], text: str, context: str = "") -> float:
+    """Weighted share of the key terms a clause covers; a term only in its headings counts half.
+
+    A clause that says "向教育局报月总结" is better evidence than one that merely sits under the
+    heading "办公室", even when the question names the office.
+    """
+    total = sum(weights.values())
+    if total <= 0:
+        return 1.0
+    return sum(w * max(term_match(t, text), 0.5 * term_match(t, context)) for t, w in weights.items()) / total

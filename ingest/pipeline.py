@@ -1,0 +1,237 @@
+"""Ingest: discover documents, parse the new and changed ones, embed what is new, swap the index."""
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ingest.clean import clean, normalize_space
+from ingest.embed import Embedder
+from ingest.errors import DutyDeskError, LoadError
+from ingest.ids import document_id
+from ingest.load import SUPPORTED_SUFFIXES, load_text
+from ingest.model import Clause, ParsedDocument
+from ingest.parse import parse
+from ingest.store import FORMAT_VERSION, DocumentEntry, IndexStore, Manifest, embed_key, utc_now
+
+log = logging.getLogger(__name__)
+
+_EFFECTIVE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日\s*(?:起)?\s*(?:施行|实施|执行|生效|发布|印发)")
+_ISO_DATE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})")
+_TITLE_LINE_MAX = 40
+
+Progress = Callable[[Iterable, str, int], Iterable]
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did, per document, and how the index looks afterwards."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    clauses: int = 0
+    embedded: int = 0
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        """True when the index had to be rewritten."""
+        return bool(self.added or self.updated or self.removed)
+
+
+@dataclass
+class _Source:
+    path: Path
+    key: str  # path relative to the knowledge dir (or as given, outside it)
+    sha256: str
+
+
+def discover(roots: list[Path], knowledge_dir: Path) -> tuple[list[_Source], list[tuple[str, str]]]:
+    """Supported files under the roots, with their keys and hashes; unreadable paths are reported."""
+    sources: list[_Source] = []
+    problems: list[tuple[str, str]] = []
+    for root in roots:
+        if not root.exists():
+            problems.append((str(root), "路径不存在"))
+            continue
+        files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
+        for path in files:
+            if path.name.startswith(".") or (root.is_dir() and path.suffix.lower() not in SUPPORTED_SUFFIXES):
+                continue
+            try:
+                digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            except OSError as exc:
+                problems.append((_key(path, knowledge_dir), f"无法读取：{exc.strerror}"))
+                continue
+            sources.append(_Source(path, _key(path, knowledge_dir), digest))
+    return sources, problems
+
+
+def _key(path: Path, knowledge_dir: Path) -> str:
+    try:
+        return path.resolve().relative_to(knowledge_dir.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _in_scope(key: str, roots: list[Path], knowledge_dir: Path) -> bool:
+    """Whether a known document lies under one of the roots (so its absence means it was removed)."""
+    for root in roots:
+        root_key = _key(root, knowledge_dir)
+        if root_key in (".", "") or key == root_key or key.startswith(root_key.rstrip("/") + "/"):
+            return True
+    return False
+
+
+def parse_file(path: Path, key: str, doc_id: str, sha256: str) -> ParsedDocument:
+    """Load, clean and parse one file into a document with clauses."""
+    text = load_text(path)
+    cleaned = clean(text)
+    title = _title(cleaned.title, cleaned.lines, path.stem)
+    clauses = parse(cleaned, key, title, doc_id)
+    if not clauses:
+        raise LoadError("未能从文件中解析出任何条款（文件可能只有标题或不含正文）")
+    effective = _effective(cleaned.meta.get("effective"), text)
+    return ParsedDocument(id=doc_id, title=title, path=key, sha256=sha256, effective=effective, clauses=clauses)
+
+
+def _title(front_matter: str | None, lines: list[tuple[int, str]], stem: str) -> str:
+    """Front matter title, else the first markdown heading, else a title-like first line, else the file name."""
+    if front_matter:
+        return front_matter
+    first = next((normalize_space(t) for _, t in lines if normalize_space(t)), "")
+    if first.startswith("#"):
+        return first.lstrip("#").strip()
+    plain = len(first) <= _TITLE_LINE_MAX and not re.search(r"[。；;：:，,|]", first)
+    return first if plain and first else stem
+
+
+def _effective(declared: str | None, text: str) -> str | None:
+    """The date a document takes effect: front matter `effective:`, else a 施行/发布 date in the text."""
+    match = _ISO_DATE.match(declared.strip()) if declared else _EFFECTIVE.search(text)
+    if not match:
+        return None
+    year, month, day = (int(g) for g in match.groups())
+    return f"{year:04d}-{month:02d}-{day:02d}"
+
+
+def run_ingest(roots: list[Path], knowledge_dir: Path, store: IndexStore, embedder: Embedder,
+               progress: Progress | None = None) -> IngestReport:
+    """Bring the index in line with the documents under roots; see the module docstring."""
+    started = time.perf_counter()
+    report = IngestReport()
+    with store.writer_lock():
+        previous = store.read_manifest()
+        if previous is not None and (previous.embedder != embedder.name or previous.format != FORMAT_VERSION):
+            log.warning("index built by %s (format %s): rebuilding with %s", previous.embedder,
+                        previous.format, embedder.name)
+            previous_usable = None
+        else:
+            previous_usable = previous
+        old_clauses = _clauses_by_doc(store, previous_usable)
+        documents, clauses = _collect(roots, knowledge_dir, previous, previous_usable, old_clauses, report, progress)
+        report.clauses = len(clauses)
+        if report.changed or previous_usable is None and clauses:
+            vectors = _vectors(store, previous_usable, clauses, embedder, report, progress)
+            store.write_generation(clauses, vectors, documents, embedder.name)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _clauses_by_doc(store: IndexStore, manifest: Manifest | None) -> dict[str, list[Clause]]:
+    if manifest is None:
+        return {}
+    grouped: dict[str, list[Clause]] = {}
+    for clause in store.load_clauses(manifest):
+        grouped.setdefault(clause.source.path, []).append(clause)
+    return grouped
+
+
+def _collect(roots: list[Path], knowledge_dir: Path, previous: Manifest | None, usable: Manifest | None,
+             old_clauses: dict[str, list[Clause]], report: IngestReport,
+             progress: Progress | None) -> tuple[dict[str, DocumentEntry], list[Clause]]:
+    """Decide each document's fate and gather the clauses of the next generation."""
+    sources, problems = discover(roots, knowledge_dir)
+    report.failed.extend(problems)
+    known = usable.documents if usable else {}
+    documents: dict[str, DocumentEntry] = {}
+    clauses: list[Clause] = []
+    ids = _document_ids(sources)
+    items = progress(sources, "解析", len(sources)) if progress else sources
+    for source in items:
+        entry, doc_clauses = _ingest_one(source, ids[source.key], known.get(source.key), old_clauses, report)
+        if entry is not None:
+            documents[source.key] = entry
+            clauses.extend(doc_clauses)
+    seen = {s.key for s in sources} | {key for key, _ in report.failed}
+    for key, entry in (previous.documents if previous else {}).items():
+        if key in seen or key in documents:
+            continue
+        if _in_scope(key, roots, knowledge_dir):
+            report.removed.append(key)
+        elif usable is not None:  # outside this ingest's roots: keep as it is
+            documents[key] = entry
+            clauses.extend(old_clauses.get(key, []))
+    return documents, clauses
+
+
+def _ingest_one(source: _Source, doc_id: str, known: DocumentEntry | None, old_clauses: dict[str, list[Clause]],
+                report: IngestReport) -> tuple[DocumentEntry | None, list[Clause]]:
+    """Parse one document if it is new or changed; keep its previous version if it fails."""
+    if known is not None and known.sha256 == source.sha256 and source.key in old_clauses:
+        report.unchanged.append(source.key)
+        return known, old_clauses[source.key]
+    try:
+        parsed = parse_file(source.path, source.key, doc_id, source.sha256)
+    except DutyDeskError as exc:
+        report.failed.append((source.key, exc.message))
+    except Exception as exc:  # a parser bug on one odd file must not sink the whole ingest
+        log.exception("unexpected failure parsing %s", source.key)
+        report.failed.append((source.key, f"解析失败：{type(exc).__name__}: {exc}"))
+    else:
+        (report.updated if known is not None else report.added).append(source.key)
+        entry = DocumentEntry(id=parsed.id, path=parsed.path, title=parsed.title, sha256=parsed.sha256,
+                              clause_ids=[c.id for c in parsed.clauses], ingested_at=utc_now(),
+                              effective=parsed.effective)
+        return entry, parsed.clauses
+    if known is not None and source.key in old_clauses:  # keep the last good version: lose nothing
+        return known, old_clauses[source.key]
+    return None, []
+
+
+def _document_ids(sources: list[_Source]) -> dict[str, str]:
+    """Readable document ids from file names; a path hash tells apart names with the same initials."""
+    ids: dict[str, str] = {}
+    taken: set[str] = set()
+    for source in sorted(sources, key=lambda s: s.key):
+        base = document_id(Path(source.key).stem)
+        doc_id = base if base not in taken else f"{base}-{hashlib.sha1(source.key.encode()).hexdigest()[:4]}"
+        taken.add(doc_id)
+        ids[source.key] = doc_id
+    return ids
+
+
+def _vectors(store: IndexStore, previous: Manifest | None, clauses: list[Clause], embedder: Embedder,
+             report: IngestReport, progress: Progress | None) -> np.ndarray:
+    """One vector per clause: reused from the current index when the embedded text is unchanged."""
+    keys = [embed_key(c) for c in clauses]
+    cache = store.cached_vectors(previous, set(keys))
+    missing = sorted({k for k in keys if k not in cache})
+    texts = {embed_key(c): c.embed_text() for c in clauses}
+    batch = 64
+    chunks = range(0, len(missing), batch)
+    for start in progress(chunks, "嵌入", len(chunks)) if progress else chunks:
+        part = missing[start:start + batch]
+        for key, vector in zip(part, embedder.embed_documents([texts[k] for k in part])):
+            cache[key] = vector
+    report.embedded = len(missing)
+    return np.vstack([cache[k] for k in keys]) if keys else np.zeros((0, 384), np.float32)

@@ -1,0 +1,269 @@
+"""The index on disk: chromadb vectors + bm25s lexical index + clauses + manifest, per generation.
+
+Every ingest that changes anything writes a complete new generation (a chroma collection and a
+directory) and only then swaps `manifest.json` atomically. Readers load whatever the manifest
+names, so an interrupted ingest leaves the previous index readable and whole, and a reader never
+sees a half-written one.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+
+from ingest.errors import BackendUnavailableError, IndexMismatchError, IndexMissingError
+from ingest.lexical import LexicalIndex
+from ingest.model import Clause, sha256_text
+
+FORMAT_VERSION = 1  # bump when the clause format or the parser's output changes: forces a re-parse
+_COLLECTION_PREFIX = "dutydesk_g"
+_MANIFEST = "manifest.json"
+_HISTORY = "history.jsonl"
+
+
+def utc_now() -> str:
+    """Current time as an ISO-8601 UTC string."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass
+class DocumentEntry:
+    """What the manifest remembers of one ingested document."""
+
+    id: str
+    path: str
+    title: str
+    sha256: str
+    clause_ids: list[str]
+    ingested_at: str
+    effective: str | None = None
+
+
+@dataclass
+class Manifest:
+    """The pointer to the current generation and the facts needed to ingest incrementally."""
+
+    format: int
+    generation: int
+    collection: str
+    embedder: str
+    created_at: str
+    documents: dict[str, DocumentEntry] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        """Serialise (documents keyed by path)."""
+        return json.dumps(asdict(self), ensure_ascii=False, indent=1)
+
+    @classmethod
+    def from_json(cls, text: str) -> Manifest:
+        """Parse a manifest written by to_json."""
+        data = json.loads(text)
+        data["documents"] = {p: DocumentEntry(**d) for p, d in data["documents"].items()}
+        return cls(**data)
+
+
+def embed_key(clause: Clause) -> str:
+    """Cache key of a clause's vector: the hash of exactly what was embedded."""
+    return sha256_text(clause.embed_text())
+
+
+class IndexStore:
+    """Reads and writes generations in a data dir (chroma embedded on disk, or a Chroma server)."""
+
+    def __init__(self, data_dir: Path, chroma_url: str | None = None) -> None:
+        self.data_dir = Path(data_dir)
+        self.chroma_url = chroma_url
+        self._client: Any = None
+
+    # -- chroma ---------------------------------------------------------------------------
+    def client(self) -> Any:
+        """The chroma client, created on first use (embedded PersistentClient unless a URL is set)."""
+        if self._client is None:
+            import chromadb
+            from chromadb.config import Settings as ChromaSettings
+
+            settings = ChromaSettings(anonymized_telemetry=False)
+            try:
+                if self.chroma_url:
+                    url = urlparse(self.chroma_url)
+                    self._client = chromadb.HttpClient(
+                        host=url.hostname or "127.0.0.1", port=url.port or 8000,
+                        ssl=url.scheme == "https", settings=settings)
+                else:
+                    self.data_dir.mkdir(parents=True, exist_ok=True)
+                    self._client = chromadb.PersistentClient(path=str(self.data_dir / "chroma"), settings=settings)
+            except Exception as exc:
+                raise BackendUnavailableError(f"向量库不可用：{exc}") from exc
+        return self._client
+
+    def collection(self, name: str) -> Any:
+        """An existing collection by name."""
+        try:
+            return self.client().get_collection(name, embedding_function=None)
+        except BackendUnavailableError:
+            raise
+        except Exception as exc:
+            raise IndexMissingError(f"索引集合 {name} 不存在，请重新运行 dutydesk ingest") from exc
+
+    # -- manifest and generations ---------------------------------------------------------
+    def read_manifest(self) -> Manifest | None:
+        """The current manifest, or None when nothing was ever ingested."""
+        path = self.data_dir / _MANIFEST
+        if not path.exists():
+            return None
+        return Manifest.from_json(path.read_text(encoding="utf-8"))
+
+    def require_manifest(self, embedder: str) -> Manifest:
+        """The current manifest, checked against the configured embedder and format."""
+        manifest = self.read_manifest()
+        if manifest is None:
+            raise IndexMissingError("索引为空：请先运行 dutydesk ingest")
+        if manifest.embedder != embedder or manifest.format != FORMAT_VERSION:
+            raise IndexMismatchError(
+                f"索引由 {manifest.embedder}（格式 {manifest.format}）构建，当前设置为 {embedder}"
+                f"（格式 {FORMAT_VERSION}）：请运行 dutydesk ingest 重建索引")
+        return manifest
+
+    def generation_dir(self, generation: int) -> Path:
+        """Directory holding one generation's clauses and lexical index."""
+        return self.data_dir / "generations" / str(generation)
+
+    def load_clauses(self, manifest: Manifest) -> list[Clause]:
+        """All clauses of a generation in document order."""
+        path = self.generation_dir(manifest.generation) / "clauses.jsonl"
+        if not path.exists():
+            raise IndexMissingError("索引文件缺失：请重新运行 dutydesk ingest")
+        with path.open(encoding="utf-8") as handle:
+            return [Clause.from_dict(json.loads(line)) for line in handle if line.strip()]
+
+    def load_lexical(self, manifest: Manifest) -> LexicalIndex:
+        """The bm25s index of a generation (row i = clause i of load_clauses)."""
+        return LexicalIndex.load(self.generation_dir(manifest.generation) / "lexical")
+
+    def cached_vectors(self, manifest: Manifest | None, keys: set[str]) -> dict[str, np.ndarray]:
+        """Vectors already computed by the current generation, by embed_key, for reuse."""
+        if manifest is None or not keys:
+            return {}
+        found: dict[str, np.ndarray] = {}
+        collection = self.collection(manifest.collection)
+        result = collection.get(where={"embed_key": {"$in": sorted(keys)}}, include=["embeddings", "metadatas"])
+        for vector, meta in zip(result["embeddings"], result["metadatas"]):
+            found[str(meta["embed_key"])] = np.asarray(vector, dtype=np.float32)
+        return found
+
+    @contextlib.contextmanager
+    def writer_lock(self) -> Iterator[None]:
+        """One ingest at a time per data dir (a second one waits)."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.data_dir / "ingest.lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def write_generation(self, clauses: list[Clause], vectors: np.ndarray,
+                         documents: dict[str, DocumentEntry], embedder: str) -> Manifest:
+        """Write a complete new generation, then atomically make it current."""
+        previous = self.read_manifest()
+        generation = self._next_generation(previous)
+        directory = self.generation_dir(generation)
+        shutil.rmtree(directory, ignore_errors=True)
+        directory.mkdir(parents=True)
+        _write_jsonl(directory / "clauses.jsonl", [c.to_dict() for c in clauses])
+        LexicalIndex.build([c.embed_text() for c in clauses]).save(directory / "lexical")
+        name = f"{_COLLECTION_PREFIX}{generation}"
+        self._fill_collection(name, clauses, vectors)
+        manifest = Manifest(format=FORMAT_VERSION, generation=generation, collection=name,
+                            embedder=embedder, created_at=utc_now(), documents=documents)
+        self._record_history(clauses)
+        _atomic_write(self.data_dir / _MANIFEST, manifest.to_json())
+        self._drop_old(keep={generation, previous.generation if previous else generation})
+        return manifest
+
+    def load_history(self) -> dict[str, list[Clause]]:
+        """Every version of every clause ever indexed, by id (oldest first), so old citations resolve."""
+        path = self.data_dir / _HISTORY
+        history: dict[str, list[Clause]] = {}
+        if path.exists():
+            with path.open(encoding="utf-8") as handle:
+                for line in handle:
+                    if line.strip():
+                        clause = Clause.from_dict(json.loads(line))
+                        history.setdefault(clause.id, []).append(clause)
+        return history
+
+    def _record_history(self, clauses: list[Clause]) -> None:
+        """Append clause versions not seen before (append-only: nothing is ever rewritten)."""
+        seen = {(c.id, c.sha256) for versions in self.load_history().values() for c in versions}
+        fresh = [c.to_dict() for c in clauses if (c.id, c.sha256) not in seen]
+        if fresh:
+            with (self.data_dir / _HISTORY).open("a", encoding="utf-8") as handle:
+                for row in fresh:
+                    handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+
+    def _next_generation(self, previous: Manifest | None) -> int:
+        root = self.data_dir / "generations"
+        existing = [int(p.name) for p in root.iterdir() if p.name.isdigit()] if root.exists() else []
+        return max([previous.generation if previous else 0, *existing]) + 1
+
+    def _fill_collection(self, name: str, clauses: list[Clause], vectors: np.ndarray) -> None:
+        client = self.client()
+        with contextlib.suppress(Exception):
+            client.delete_collection(name)  # an orphan from an interrupted ingest
+        collection = client.create_collection(name, embedding_function=None, metadata={"hnsw:space": "cosine"})
+        step = min(int(client.get_max_batch_size()), 4096)
+        for start in range(0, len(clauses), step):
+            batch = clauses[start:start + step]
+            collection.add(
+                ids=[c.id for c in batch],
+                embeddings=vectors[start:start + step],
+                metadatas=[{"doc_id": c.doc_id, "owner": c.owner or "", "embed_key": embed_key(c)} for c in batch],
+            )
+
+    def _drop_old(self, keep: set[int]) -> None:
+        """Delete generations other than `keep` (the previous one stays for readers mid-request)."""
+        client = self.client()
+        for collection in client.list_collections():
+            name = getattr(collection, "name", collection)
+            suffix = name[len(_COLLECTION_PREFIX):] if name.startswith(_COLLECTION_PREFIX) else ""
+            if suffix.isdigit() and int(suffix) not in keep:
+                client.delete_collection(name)
+        root = self.data_dir / "generations"
+        for directory in root.iterdir() if root.exists() else []:
+            if directory.name.isdigit() and int(directory.name) not in keep:
+                shutil.rmtree(directory, ignore_errors=True)
+
+
+def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
+    with path.open("w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    """Write via a temp file, fsync and rename, so readers see the old or the new file, whole."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
