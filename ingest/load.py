@@ -177,7 +177,7 @@ _BLOCK_TAGS = frozenset({
     "thead", "tfoot", "ul", "body", "html",
 })
 _SKIPPED_STRINGS = (Comment, Declaration, Doctype, ProcessingInstruction)
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.IGNORECASE)
 _CJK = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef"
 # A newline between two CJK characters is the page source's own wrapping, not a space in the text.
 _WRAP_BETWEEN_CJK = re.compile(rf"(?<=[{_CJK}])[ \t\r\f]*\n[ \t\r\n\f]*(?=[{_CJK}])")
@@ -201,7 +201,7 @@ def _load_html(data: bytes) -> str:
 
 
 def _decode_html(data: bytes) -> str:
-    """Decode a page: a BOM, else the charset its <meta> declares if the bytes agree, else detect."""
+    """Decode a page: a BOM, else the <meta> charset if the bytes agree with it, else detect."""
     declared = _META_CHARSET.search(data[:4096])
     if declared and not any(data.startswith(bom) for bom, _ in _UNICODE_BOMS):
         encoding = _html_codec(declared.group(1).decode("ascii"))
@@ -441,7 +441,9 @@ def _unpipe(line: str) -> str:
     return " ".join(cell for cell in re.split(r"(?<!\\)\|", line) if cell.strip())
 
 
-def _docx_blocks(container: BaseOxmlElement, parent: ProvidesStoryPart) -> Iterator[Paragraph | Table]:
+def _docx_blocks(
+    container: BaseOxmlElement, parent: ProvidesStoryPart
+) -> Iterator[Paragraph | Table]:
     """Paragraphs and tables among a container's children; content controls are looked into."""
     for child in container.iterchildren():
         if child.tag == qn("w:p"):
@@ -646,14 +648,14 @@ def _load_pdf(data: bytes) -> str:
     try:
         reader = PdfReader(io.BytesIO(data))
         _unlock_pdf(reader)
-        pages = [_normalise_newlines(page.extract_text() or "").rstrip("\n") for page in reader.pages]
+        pages = [_normalise_newlines(page.extract_text() or "") for page in reader.pages]
     except LoadError:
         raise
     except Exception as exc:  # pypdf raises many types (and plain KeyError/ValueError) on bad files
         raise LoadError(f"PDF 文件已损坏，无法读取（{exc}）") from exc
     if not any(page.strip() for page in pages):
         raise LoadError("PDF 中没有可提取的文字（可能是扫描件，需要先做文字识别）")
-    return "\n".join(pages)
+    return "\n".join(page.rstrip("\n") for page in pages)
 
 
 def _unlock_pdf(reader: PdfReader) -> None:
