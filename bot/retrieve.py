@@ -11,11 +11,12 @@ from bot.terms import coverage, key_terms, lexical_query, term_weights
 from ingest.embed import Embedder
 from ingest.model import Clause
 
-_RRF_K = 60  # the usual reciprocal-rank-fusion constant: flattens the head of each list
-_POOL = 40  # candidates taken from each side before fusion
-_RANK_WEIGHT = 0.5
-_COVERAGE_WEIGHT = 0.5
-_OWNER_BONUS = 0.1  # a clause of the owner the question names outranks a stranger's similar clause
+_POOL = 40  # candidates taken from each side before blending
+# Blend weights, chosen on the dev set together with a separate held-out set (benchmarks/holdout.jsonl).
+DENSE_WEIGHT = 0.2
+LEXICAL_WEIGHT = 0.4
+COVERAGE_WEIGHT = 0.6
+OWNER_BONUS = 0.1  # a clause of the owner the question names outranks a stranger's similar clause
 _ALIAS_SUFFIXES = ("人员", "主任", "员")  # "出纳" names 出纳员, "后勤处" names 后勤处主任
 
 
@@ -72,40 +73,41 @@ class Retriever:
         self.embedder = embedder
 
     def retrieve(self, knowledge: Knowledge, question: str, limit: int = 30) -> Retrieval:
-        """Fuse dense and lexical ranks, then rerank by key-term coverage and the owner named."""
+        """Blend dense similarity, BM25 and key-term coverage; clauses of a named owner get a lift."""
         started = time.perf_counter()
         terms = key_terms(question)
         weights = term_weights(terms, knowledge.corpus_text, len(knowledge.clauses))
         dense = dict(knowledge.dense(self.embedder.embed_query(question), _POOL))
-        # BM25 on the key terms only: "是/谁/的" would otherwise outvote the subject of the question.
+        # BM25 without question words: "是/谁/的" would otherwise outvote the subject of the question.
         lexical = knowledge.lexical_scores(lexical_query(question) or question)
-        fused = _fuse(list(dense), [knowledge.clauses[i].id for i in _top_rows(lexical)])
+        candidates = list(dict.fromkeys([*dense, *(knowledge.clauses[i].id for i in _top_rows(lexical))]))
         owners = mentioned_owners(question, list(knowledge.owners))
+        dense_norm = _minmax({cid: dense.get(cid) for cid in candidates})
         top_lexical = float(lexical.max()) if len(lexical) else 0.0
         hits = []
-        for clause_id, rank_score in fused.items():
+        for clause_id in candidates:
             clause = knowledge.by_id[clause_id]
             context, text = knowledge.compact[clause_id]
             covered = coverage(weights, text, context)
-            score = _RANK_WEIGHT * rank_score + _COVERAGE_WEIGHT * covered
-            score += _OWNER_BONUS if clause.owner in owners else 0.0
-            lexical_score = float(lexical[knowledge.row(clause_id)]) / top_lexical if top_lexical > 0 else 0.0
-            hits.append(Hit(clause, score, dense.get(clause_id, 0.0), lexical_score, covered))
+            lexical_norm = float(lexical[knowledge.row(clause_id)]) / top_lexical if top_lexical > 0 else 0.0
+            score = (DENSE_WEIGHT * dense_norm[clause_id] + LEXICAL_WEIGHT * lexical_norm
+                     + COVERAGE_WEIGHT * covered + (OWNER_BONUS if clause.owner in owners else 0.0))
+            hits.append(Hit(clause, score, dense.get(clause_id, 0.0), lexical_norm, covered))
         hits.sort(key=lambda hit: -hit.score)
         elapsed = (time.perf_counter() - started) * 1000
         return Retrieval(question, hits[:limit], owners, weights, elapsed)
 
 
+def _minmax(values: dict[str, float | None]) -> dict[str, float]:
+    """Scale similarities to 0..1 over the candidates (a candidate the dense side missed gets 0)."""
+    present = [v for v in values.values() if v is not None]
+    if not present:
+        return {k: 0.0 for k in values}
+    low, high = min(present), max(present)
+    span = high - low or 1.0
+    return {k: 0.0 if v is None else (v - low) / span for k, v in values.items()}
+
+
 def _top_rows(scores: np.ndarray) -> list[int]:
     """Rows of the best-scoring clauses (score > 0), best first."""
     return [int(i) for i in np.argsort(-scores)[:_POOL] if scores[i] > 0]
-
-
-def _fuse(*rankings: list[str]) -> dict[str, float]:
-    """Reciprocal-rank fusion, scaled so that first place in every ranking scores 1."""
-    fused: dict[str, float] = {}
-    for ranking in rankings:
-        for rank, clause_id in enumerate(ranking):
-            fused[clause_id] = fused.get(clause_id, 0.0) + 1.0 / (_RRF_K + rank + 1)
-    best = len(rankings) / (_RRF_K + 1)
-    return {clause_id: value / best for clause_id, value in fused.items()}

@@ -14,6 +14,7 @@ _STOPWORDS = frozenset("""
 怎么办 东西 事 事情 方面 哪方面 具体 主要 一般 平时 现在 目前 已经 所有 各 每 么 啥 干 干什么 做什么
 别人 他人 自己 大家 地方 之前 之后 以前 以后 打算 准备 负责 部门 处室 岗位 职责 工作 学校 相关 有关 规定 要求 情况 问题 什么样 包括 包含 具有 哪一个 人
 """.split())
+CONTEXT_CREDIT = 0.5  # a term found only in the clause's headings or owner counts this much
 _WORD = re.compile(r"[\u3400-\u9fffA-Za-z0-9]")
 
 
@@ -56,4 +57,4 @@ def coverage(weights: dict[str, float], text: str, context: str = "") -> float:
     total = sum(weights.values())
     if total <= 0:
         return 1.0
-    return sum(w * max(term_match(t, text), 0.5 * term_match(t, context)) for t, w in weights.items()) / total
+    return sum(w * max(term_match(t, text), CONTEXT_CREDIT * term_match(t, context)) for t, w in weights.items()) / total

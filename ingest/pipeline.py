@@ -225,8 +225,9 @@ def _vectors(store: IndexStore, previous: Manifest | None, clauses: list[Clause]
     """One vector per clause: reused from the current index when the embedded text is unchanged."""
     keys = [embed_key(c) for c in clauses]
     cache = store.cached_vectors(previous, set(keys))
-    missing = sorted({k for k in keys if k not in cache})
     texts = {embed_key(c): c.embed_text() for c in clauses}
+    # Similar lengths in a batch waste less padding in the encoder.
+    missing = sorted({k for k in keys if k not in cache}, key=lambda k: (len(texts[k]), k))
     batch = 64
     chunks = range(0, len(missing), batch)
     for start in progress(chunks, "嵌入", len(chunks)) if progress else chunks:
