@@ -23,6 +23,11 @@ class Settings(BaseSettings):
 
     top_k: int = Field(default=5, ge=1, le=50)
     answer_mode: Literal["extractive", "llm"] = "extractive"
+    llm_base_url: str | None = None
+    llm_model: str = "deepseek-chat"
+    llm_api_key: SecretStr | None = None
+    llm_timeout_s: float = Field(default=20.0, gt=0, le=600)
+    llm_context_tokens: int = Field(default=3000, ge=200, le=200_000)
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
@@ -36,7 +41,7 @@ class Settings(BaseSettings):
 
     admin_token: SecretStr | None = None
 
-    @field_validator("chroma_url", "telegram_webhook_url", mode="before")
+    @field_validator("chroma_url", "telegram_webhook_url", "llm_base_url", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         """Treat an empty DUTYDESK_CHROMA_URL as unset."""
