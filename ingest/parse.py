@@ -92,8 +92,8 @@ def _take_line(lines: list[tuple[int, str]], index: int, state: _State, title: s
     if heading:
         _open_md(state, len(heading.group(1)), heading.group(2))
         return
-    if text == title:
-        _close_draft(state)  # the title repeated in the body is not content
+    if text == title and owner_from_heading(text.rstrip(":：")) is None:
+        _close_draft(state)  # the title repeated in the body is not content (a role heading is)
         return
     numbered = split_label(text)
     if numbered is not None:

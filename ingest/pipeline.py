@@ -18,6 +18,7 @@ from ingest.ids import document_id
 from ingest.load import SUPPORTED_SUFFIXES, load_text
 from ingest.model import Clause, ParsedDocument
 from ingest.parse import parse
+from ingest.versions import reconcile_ids
 from ingest.store import FORMAT_VERSION, DocumentEntry, IndexStore, Manifest, embed_key, utc_now
 
 log = logging.getLogger(__name__)
@@ -198,6 +199,8 @@ def _ingest_one(source: _Source, doc_id: str, known: DocumentEntry | None, old_c
         log.exception("unexpected failure parsing %s", source.key)
         report.failed.append((source.key, f"解析失败：{type(exc).__name__}: {exc}"))
     else:
+        if known is not None and source.key in old_clauses:
+            parsed.clauses = reconcile_ids(parsed.clauses, old_clauses[source.key])
         (report.updated if known is not None else report.added).append(source.key)
         entry = DocumentEntry(id=parsed.id, path=parsed.path, title=parsed.title, sha256=parsed.sha256,
                               clause_ids=[c.id for c in parsed.clauses], ingested_at=utc_now(),

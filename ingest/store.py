@@ -25,11 +25,13 @@ import numpy as np
 from ingest.errors import BackendUnavailableError, IndexMismatchError, IndexMissingError
 from ingest.lexical import LexicalIndex
 from ingest.model import Clause, sha256_text
+from ingest.versions import Version, VersionLog, new_versions
 
-FORMAT_VERSION = 1  # bump when the clause format or the parser's output changes: forces a re-parse
+FORMAT_VERSION = 2  # bump when the clause format or the parser's output changes: forces a re-parse
 _COLLECTION_PREFIX = "dutydesk_g"
 _MANIFEST = "manifest.json"
 _HISTORY = "history.jsonl"
+_VERSIONS = "versions.jsonl"
 
 
 def utc_now() -> str:
@@ -188,6 +190,7 @@ class IndexStore:
         manifest = Manifest(format=FORMAT_VERSION, generation=generation, collection=name,
                             embedder=embedder, created_at=utc_now(), documents=documents)
         self._record_history(clauses)
+        self._record_versions(documents, clauses)
         _atomic_write(self.data_dir / _MANIFEST, manifest.to_json())
         self._drop_old(keep={generation, previous.generation if previous else generation})
         return manifest
@@ -214,6 +217,20 @@ class IndexStore:
                     handle.write(json.dumps(row, ensure_ascii=False) + "\n")
                 handle.flush()
                 os.fsync(handle.fileno())
+
+    def versions(self) -> VersionLog:
+        """The append-only log of document versions."""
+        return VersionLog(self.data_dir / _VERSIONS)
+
+    def _record_versions(self, documents: dict[str, DocumentEntry], clauses: list[Clause]) -> None:
+        """Log a new version for every document whose content changed since its last version."""
+        by_path: dict[str, list[Clause]] = {}
+        for clause in clauses:
+            by_path.setdefault(clause.source.path, []).append(clause)
+        current = [Version(d.id, d.path, d.title, 0, d.sha256, d.ingested_at, d.effective,
+                           [(c.id, c.sha256) for c in by_path.get(path, [])]) for path, d in documents.items()]
+        log = self.versions()
+        log.append(new_versions(log, current))
 
     def _next_generation(self, previous: Manifest | None) -> int:
         root = self.data_dir / "generations"
