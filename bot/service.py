@@ -9,17 +9,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.answer import Answer, compose
+from bot.audit import AuditLog
+from bot.documents import Diff, DocumentInfo, diff, list_documents, pick
 from bot.conversation import Conversations, rewrite
 from bot.knowledge import Knowledge, Owner
 from bot.retrieve import Hit, Retrieval, Retriever
 from bot.support import assess
-from bot.verify import Verification, verify_quote
+from bot.verify import Part, Verification, split_answer, verify_quote
 from ingest.embed import Embedder, build_embedder
 from ingest.errors import InvalidRequestError, NotFoundError
 from ingest.model import Clause
 from ingest.pipeline import IngestReport, Progress, run_ingest
 from ingest.settings import Settings, get_settings
 from ingest.store import IndexStore
+from ingest.versions import Version
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +65,7 @@ class DutyDesk:
         self._manifest_stamp: tuple[int, int] | None = None
         self._lock = threading.Lock()
         self.conversations = Conversations()
+        self.audit = AuditLog(settings.data_dir / "audit.jsonl")
 
     # -- index lifecycle -----------------------------------------------------------------
     def ingest(self, paths: list[Path] | None = None, progress: Progress | None = None) -> IngestReport:
@@ -141,7 +145,50 @@ class DutyDesk:
         """Check a quote against the current rules and, given its citation id, whether it went stale."""
         if not isinstance(quote, str) or not quote.strip():
             raise InvalidRequestError("引用内容不能为空")
-        return verify_quote(quote, citation_id, self.knowledge(), self.store.load_history())
+        result = verify_quote(quote, citation_id, self.knowledge(), self.store.load_history())
+        self.audit.record(quote, citation_id, result.verified, result.stale)
+        return result
+
+    def verify_answer(self, text: str, citation_ids: list[str] | None = None) -> list[Part]:
+        """Check every quoted passage and every [n] reference of a pasted answer."""
+        if not isinstance(text, str) or not text.strip():
+            raise InvalidRequestError("要核对的内容不能为空")
+        parts = []
+        for passage, marker, cited in split_answer(text, citation_ids):
+            parts.append(self._check_part(passage, marker, cited))
+        return parts
+
+    def _check_part(self, passage: str, marker: int | None, cited: str | None) -> Part:
+        """One part: a quote is verified (against its cited clause when known); a bare [n] is resolved."""
+        try:
+            if passage:
+                return Part(passage, marker, cited, self.verify(passage, cited))
+            if cited is None:
+                return Part("", marker, None, None, f"[{marker}] 没有对应的引用编号")
+            current = self.knowledge().by_id.get(cited)
+            gone = current is None and cited not in self.store.load_history()
+            if gone:
+                return Part("", marker, cited, None, f"没有编号为 {cited} 的条款")
+            return Part("", marker, cited, Verification(current is not None, current is None, current))
+        except NotFoundError as exc:
+            return Part(passage, marker, cited, None, exc.message)
+
+    def documents(self) -> list[DocumentInfo]:
+        """Current documents with their version counts."""
+        return list_documents(self.knowledge().manifest, self.store.versions().all())
+
+    def document_versions(self, doc_id: str) -> list[Version]:
+        """All versions of a document, oldest first (NotFoundError if unknown)."""
+        versions = self.store.versions().of(doc_id)
+        if not versions:
+            raise NotFoundError(f"没有编号为 {doc_id} 的文档")
+        return versions
+
+    def diff(self, doc_id: str, from_version: int, to_version: int) -> Diff:
+        """Clause-level changes between two versions of a document."""
+        versions = self.document_versions(doc_id)
+        return diff(pick(versions, doc_id, from_version), pick(versions, doc_id, to_version),
+                    self.store.load_history())
 
 
 def build(settings: Settings | None = None, embedder: Embedder | None = None) -> DutyDesk:
