@@ -4,15 +4,18 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 
 from bot.schema import (AskRequest, AskResponse, ClauseOut, OwnerDetail, OwnerOut, VerifyRequest,
                         VerifyResponse, ask_response, citation, clause_response, owner_out, verify_response)
+from bot.api_deps import Desk
+from bot.office_api import STATIC
+from bot.office_api import router as office_router
 from bot.service import DutyDesk, build
 from ingest.errors import DutyDeskError
 
@@ -33,15 +36,9 @@ def create_app(desk: DutyDesk | None = None, ingest_on_start: bool = True) -> Fa
     app.add_exception_handler(DutyDeskError, _dutydesk_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     _routes(app)
+    app.include_router(office_router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
-
-
-def get_desk(request: Request) -> DutyDesk:
-    """The DutyDesk the app was built with."""
-    return request.app.state.desk
-
-
-Desk = Annotated[DutyDesk, Depends(get_desk)]
 
 
 async def _dutydesk_error(request: Request, exc: DutyDeskError) -> JSONResponse:
@@ -71,7 +68,7 @@ def _routes(app: FastAPI) -> None:
     async def clause(clause_id: str, desk: Desk) -> ClauseOut:
         """A clause verbatim, with its source location and neighbours."""
         found = await run_in_threadpool(desk.clause, clause_id)
-        return clause_response(found, desk.neighbours(found))
+        return clause_response(found, desk.neighbours(found), desk.section_of(found), desk.version_of(found.doc_id))
 
     @app.post("/verify", response_model=VerifyResponse)
     async def verify(body: VerifyRequest, desk: Desk) -> VerifyResponse:

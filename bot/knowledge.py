@@ -68,6 +68,10 @@ class Knowledge:
         around = [self.clauses[i] for i in (row - 1, row + 1) if 0 <= i < len(self.clauses)]
         return [c for c in around if c.doc_id == clause.doc_id and c.section == clause.section]
 
+    def section(self, clause: Clause) -> list[Clause]:
+        """All clauses sharing this clause's document and section, in document order."""
+        return [c for c in self.clauses if c.doc_id == clause.doc_id and c.section == clause.section]
+
     def owner_clauses(self, name: str) -> list[Clause]:
         """All clauses of an owner, in document order."""
         return [c for c in self.clauses if c.owner == name]

@@ -22,7 +22,8 @@ class AskRequest(Strict):
     """POST /ask."""
 
     question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS, description="员工的问题（中文）")
-    top_k: int = Field(default=5, ge=1, le=MAX_TOP_K, description="最多返回的引用条数（职责清单除外）")
+    top_k: int = Field(default=5, ge=1, le=MAX_TOP_K, strict=True,  # "3", 3.0 and true are not ints
+                       description="最多返回的引用条数（职责清单除外）")
 
     @field_validator("question")
     @classmethod
@@ -62,9 +63,12 @@ class CitationOut(BaseModel):
 
 
 class ClauseOut(CitationOut):
-    """GET /clauses/{id}: the clause and its neighbours in its section."""
+    """GET /clauses/{id}: the clause, its neighbours, and its whole section for reading it in context."""
 
     neighbours: list[CitationOut]
+    doc_id: str
+    document_version: int | None = None
+    section_clauses: list[CitationOut] = []
 
 
 class OwnerRef(BaseModel):
@@ -92,13 +96,22 @@ class AskResponse(BaseModel):
     timings_ms: Timings
 
 
+class NearOut(BaseModel):
+    """A clause resembling a quote that was not found verbatim."""
+
+    clause: CitationOut
+    similarity: float
+
+
 class VerifyResponse(BaseModel):
-    """POST /verify response."""
+    """POST /verify response (nearest: for a misquote; previous: the older text a stale quote came from)."""
 
     verified: bool
     stale: bool
     current: CitationOut | None
     matches: list[CitationOut]
+    nearest: list[NearOut] = []
+    previous: CitationOut | None = None
 
 
 class OwnerOut(BaseModel):
@@ -137,16 +150,21 @@ def _hit(hit: Hit) -> CitationOut:
     return citation(hit.clause, hit.score)
 
 
-def clause_response(clause: Clause, neighbours: list[Clause]) -> ClauseOut:
-    """A clause with its neighbours."""
-    return ClauseOut(**citation(clause).model_dump(), neighbours=[citation(c) for c in neighbours])
+def clause_response(clause: Clause, neighbours: list[Clause], section: list[Clause] | None = None,
+                    version: int | None = None) -> ClauseOut:
+    """A clause with its neighbours, its section and the version of its document."""
+    return ClauseOut(**citation(clause).model_dump(), neighbours=[citation(c) for c in neighbours],
+                     doc_id=clause.doc_id, document_version=version,
+                     section_clauses=[citation(c) for c in section or []])
 
 
 def verify_response(result: Verification) -> VerifyResponse:
     """A verification in the API's shape."""
     return VerifyResponse(verified=result.verified, stale=result.stale,
                           current=citation(result.current) if result.current else None,
-                          matches=[citation(c) for c in result.matches])
+                          matches=[citation(c) for c in result.matches],
+                          nearest=[NearOut(clause=citation(c), similarity=s) for c, s in result.nearest],
+                          previous=citation(result.previous) if result.previous else None)
 
 
 def owner_out(owner: Owner) -> OwnerOut:

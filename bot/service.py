@@ -129,6 +129,15 @@ class DutyDesk:
         """The clauses around a clause in its section."""
         return self.knowledge().neighbours(clause)
 
+    def section_of(self, clause: Clause) -> list[Clause]:
+        """All clauses of a clause's section, in document order."""
+        return self.knowledge().section(clause)
+
+    def version_of(self, doc_id: str) -> int | None:
+        """The current version number of a document."""
+        versions = self.store.versions().of(doc_id)
+        return versions[-1].version if versions else None
+
     def owners(self) -> list[Owner]:
         """Departments and posts with contact and clause count, in order of first appearance."""
         knowledge = self.knowledge()
