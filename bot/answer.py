@@ -61,18 +61,22 @@ def detect_intent(question: str, owners: list[str]) -> Intent:
     return "fact"
 
 
-def compose(retrieval: Retrieval, knowledge: Knowledge, support: Support) -> Answer:
-    """Build the extractive answer for a retrieval the support check has judged."""
-    if not support.supported:
-        return Answer(text=refusal_message(), refused=True)
+def compose(retrieval: Retrieval, knowledge: Knowledge, support: Support, limit: int = 2) -> Answer:
+    """Build the extractive answer for a retrieval the support check has judged.
+
+    A duty list of a named department or post is its own support: those clauses are the answer.
+    `limit` caps the clauses a fact answer quotes (a duty list always lists every duty).
+    """
     intent = detect_intent(retrieval.question, retrieval.owners)
     if intent == "duties":
         return _duties(retrieval.owners[0], knowledge, retrieval)
+    if not support.supported:
+        return Answer(text=refusal_message(), refused=True)
     if intent == "contact":
         return _contact(retrieval.owners[0], knowledge, retrieval)
     if intent == "who":
         return _who(retrieval, knowledge)
-    return _fact(retrieval)
+    return _fact(retrieval, knowledge, limit)
 
 
 def responsible_party(clause: Clause, known: set[str]) -> str | None:
@@ -91,7 +95,7 @@ def _quote(hit_or_clause: Hit | Clause, marker: int) -> str:
 
 
 def _source_line(clause: Clause) -> str:
-    section = " · ".join(clause.section[-2:]) if clause.section else ""
+    section = " · ".join(s.rstrip(":：") for s in clause.section[-2:]) if clause.section else ""
     return f"《{clause.document}》" + (f"{section}" if section else "")
 
 
@@ -100,7 +104,7 @@ def _who(retrieval: Retrieval, knowledge: Knowledge) -> Answer:
     hit = _best_owned(retrieval)
     party = responsible_party(hit.clause, set(knowledge.owners))
     if party is None:
-        return _fact(retrieval)
+        return _fact(retrieval, knowledge)
     contact = knowledge.owners[party].contact if party in knowledge.owners else None
     reach = f"（联系电话：{contact}）" if contact else ""
     text = f"负责此事的是：{party}{reach}。\n依据{_source_line(hit.clause)}：{_quote(hit, 1)}"
@@ -134,19 +138,21 @@ def _contact(owner: str, knowledge: Knowledge, retrieval: Retrieval) -> Answer:
     """Give the owner's contact, citing the clause that states it."""
     contact = knowledge.owners[owner].contact
     if not contact:
-        return _fact(retrieval)
+        return _fact(retrieval, knowledge)
     clause = next((c for c in knowledge.owner_clauses(owner) if PHONE.search(c.text) and contact in c.text), None)
     if clause is None:
-        return _fact(retrieval)
+        return _fact(retrieval, knowledge)
     hit = next((h for h in retrieval.hits if h.clause.id == clause.id), Hit(clause, 0.0, 0.0, 0.0))
     text = f"{owner}的联系电话是 {contact}。\n依据{_source_line(clause)}：{_quote(hit, 1)}"
     return Answer(text=text, citations=[hit], owner=owner, contact=contact)
 
 
-def _fact(retrieval: Retrieval) -> Answer:
-    """Quote the best clause, and the runner-up when it ranks nearly as high."""
+def _fact(retrieval: Retrieval, knowledge: Knowledge, limit: int = 2) -> Answer:
+    """Quote the best clause, and the runner-up when it ranks nearly as high (at most `limit`)."""
     first = retrieval.hits[0]
-    cited = [first] + [h for h in retrieval.hits[1:2] if h.score >= first.score * _SECOND_CLAUSE_RATIO]
+    runners = [h for h in retrieval.hits[1:2] if h.score >= first.score * _SECOND_CLAUSE_RATIO]
+    cited = ([first] + runners)[:max(1, limit)]
     lines = [f"根据{_source_line(hit.clause)}：{_quote(hit, n)}" for n, hit in enumerate(cited, start=1)]
     owner = first.clause.owner
-    return Answer(text="\n".join(lines), citations=cited, owner=owner)
+    contact = knowledge.owners[owner].contact if owner in knowledge.owners else None
+    return Answer(text="\n".join(lines), citations=cited, owner=owner, contact=contact)

@@ -67,8 +67,8 @@ def _routes(app: FastAPI) -> None:
     @app.get("/clauses/{clause_id}", response_model=ClauseOut)
     async def clause(clause_id: str, desk: Desk) -> ClauseOut:
         """A clause verbatim, with its source location and neighbours."""
-        found = await run_in_threadpool(desk.clause, clause_id)
-        return clause_response(found, desk.neighbours(found), desk.section_of(found), desk.version_of(found.doc_id))
+        found, neighbours, section, version = await run_in_threadpool(desk.clause_detail, clause_id)
+        return clause_response(found, neighbours, section, version)
 
     @app.post("/verify", response_model=VerifyResponse)
     async def verify(body: VerifyRequest, desk: Desk) -> VerifyResponse:
@@ -84,8 +84,7 @@ def _routes(app: FastAPI) -> None:
     @app.get("/owners/{name}", response_model=OwnerDetail)
     async def owner(name: str, desk: Desk) -> OwnerDetail:
         """All clauses of one department or post, in document order."""
-        items = await run_in_threadpool(desk.owner_clauses, name)
-        summary = desk.knowledge().owners[name]
+        summary, items = await run_in_threadpool(desk.owner, name)
         return OwnerDetail(**owner_out(summary).model_dump(), items=[citation(c) for c in items])
 
     @app.get("/healthz")

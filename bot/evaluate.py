@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -71,27 +72,35 @@ def _mean(items: list[Outcome], value: Any) -> float | None:
 
 
 def _percentile(values: list[float], percent: float) -> float:
-    """Nearest-rank percentile of sorted values."""
-    index = max(0, min(len(values) - 1, round(percent / 100 * len(values) + 0.5) - 1))
-    return values[index]
+    """Nearest-rank percentile of sorted values: the smallest value with percent% at or below it."""
+    rank = math.ceil(percent / 100 * len(values))
+    return values[max(0, min(len(values), rank) - 1)]
 
 
 def load_gold(path: Path) -> list[GoldQuestion]:
-    """Parse a question set; a malformed line is reported with its number."""
-    questions = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            data = json.loads(line)
-            gold = GoldQuestion(id=str(data["id"]), question=str(data["question"]), kind=data["kind"],
-                                owner=data.get("owner"), any_of=tuple(data.get("any_of") or ()))
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise InvalidRequestError(f"{path}:{number}: 题目格式错误（{exc}）") from exc
-        if gold.kind not in _KINDS:
-            raise InvalidRequestError(f"{path}:{number}: 未知的题型 {gold.kind!r}")
-        questions.append(gold)
-    return questions
+    """Parse a question set; an unreadable file or a malformed line is reported clearly."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidRequestError(f"无法读取题集 {path}：{exc}") from exc
+    return [_gold_line(path, number, line) for number, line in enumerate(text.splitlines(), start=1)
+            if line.strip()]
+
+
+def _gold_line(path: Path, number: int, line: str) -> GoldQuestion:
+    """One line of a question set, validated."""
+    try:
+        data = json.loads(line)
+        any_of = data.get("any_of") or []
+        if not isinstance(any_of, list) or not isinstance(data["kind"], str):
+            raise TypeError("kind 须为字符串，any_of 须为字符串列表")
+        gold = GoldQuestion(id=str(data["id"]), question=str(data["question"]), kind=data["kind"],
+                            owner=data.get("owner"), any_of=tuple(str(s) for s in any_of))
+    except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+        raise InvalidRequestError(f"{path}:{number}: 题目格式错误（{exc}）") from exc
+    if gold.kind not in _KINDS:
+        raise InvalidRequestError(f"{path}:{number}: 未知的题型 {gold.kind!r}")
+    return gold
 
 
 def squash(text: str) -> str:

@@ -66,6 +66,16 @@ def mentioned_owners(question: str, owners: list[str]) -> list[str]:
     return found
 
 
+def blank_owner_mentions(question: str, owners: list[str]) -> str:
+    """The question with the names (or aliases) of the owners it mentions replaced by spaces."""
+    for name in owners:
+        for alias in owner_aliases(name):
+            if alias in question:
+                question = question.replace(alias, " " * len(alias))
+                break
+    return question
+
+
 class Retriever:
     """Ranks clauses for a question from one knowledge snapshot."""
 
@@ -75,13 +85,15 @@ class Retriever:
     def retrieve(self, knowledge: Knowledge, question: str, limit: int = 30) -> Retrieval:
         """Blend dense similarity, BM25 and key-term coverage; clauses of a named owner get a lift."""
         started = time.perf_counter()
-        terms = key_terms(question)
+        owners = mentioned_owners(question, list(knowledge.owners))
+        # The owner a question names is matched by the owner lift, not as a key term: its name
+        # often appears only in headings, and segmenters split "后勤保障处有…" into odd words.
+        terms = key_terms(blank_owner_mentions(question, owners))
         weights = term_weights(terms, knowledge.corpus_text, len(knowledge.clauses))
         dense = dict(knowledge.dense(self.embedder.embed_query(question), _POOL))
         # BM25 without question words: "是/谁/的" would otherwise outvote the subject of the question.
         lexical = knowledge.lexical_scores(lexical_query(question) or question)
         candidates = list(dict.fromkeys([*dense, *(knowledge.clauses[i].id for i in _top_rows(lexical))]))
-        owners = mentioned_owners(question, list(knowledge.owners))
         dense_norm = _minmax({cid: dense.get(cid) for cid in candidates})
         top_lexical = float(lexical.max()) if len(lexical) else 0.0
         hits = []

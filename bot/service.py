@@ -27,6 +27,7 @@ from ingest.versions import Version
 log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 500
+_WORDS = re.compile(r"[\u3400-\u9fffA-Za-z0-9]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -113,9 +114,7 @@ class DutyDesk:
         started = time.perf_counter()
         retrieval = self.retriever.retrieve(knowledge, question, limit=max(top_k or self.settings.top_k, 10))
         retrieved = time.perf_counter()
-        answer = compose(retrieval, knowledge, assess(retrieval))
-        if top_k and answer.citations and len(answer.citations) > top_k and not answer.owner:
-            answer.citations = answer.citations[:top_k]
+        answer = compose(retrieval, knowledge, assess(retrieval), limit=top_k or self.settings.top_k)
         finished = time.perf_counter()
         if conversation_id:
             self.conversations.remember(conversation_id, question, answer.owner)
@@ -125,13 +124,11 @@ class DutyDesk:
         """A clause by id (NotFoundError if unknown)."""
         return self.knowledge().clause(clause_id)
 
-    def neighbours(self, clause: Clause) -> list[Clause]:
-        """The clauses around a clause in its section."""
-        return self.knowledge().neighbours(clause)
-
-    def section_of(self, clause: Clause) -> list[Clause]:
-        """All clauses of a clause's section, in document order."""
-        return self.knowledge().section(clause)
+    def clause_detail(self, clause_id: str) -> tuple[Clause, list[Clause], list[Clause], int | None]:
+        """A clause with its neighbours, its whole section and its document's version (one snapshot)."""
+        knowledge = self.knowledge()
+        clause = knowledge.clause(clause_id)
+        return clause, knowledge.neighbours(clause), knowledge.section(clause), self.version_of(clause.doc_id)
 
     def version_of(self, doc_id: str) -> int | None:
         """The current version number of a document."""
@@ -145,15 +142,19 @@ class DutyDesk:
 
     def owner_clauses(self, name: str) -> list[Clause]:
         """All clauses of an owner in document order (NotFoundError if unknown)."""
-        clauses = self.knowledge().owner_clauses(name)
-        if not clauses:
+        return self.owner(name)[1]
+
+    def owner(self, name: str) -> tuple[Owner, list[Clause]]:
+        """An owner and all its clauses in document order, from one snapshot (NotFoundError if unknown)."""
+        knowledge = self.knowledge()
+        if name not in knowledge.owners:
             raise NotFoundError(f"没有名为 {name} 的部门或岗位")
-        return clauses
+        return knowledge.owners[name], knowledge.owner_clauses(name)
 
     def verify(self, quote: str, citation_id: str | None = None) -> Verification:
         """Check a quote against the current rules and, given its citation id, whether it went stale."""
-        if not isinstance(quote, str) or not quote.strip():
-            raise InvalidRequestError("引用内容不能为空")
+        if not isinstance(quote, str) or not _WORDS.search(quote):
+            raise InvalidRequestError("引用内容须包含文字（不能为空或只有标点）")
         result = verify_quote(quote, citation_id, self.knowledge(), self.store.load_history())
         self.audit.record(quote, citation_id, result.verified, result.stale)
         return result

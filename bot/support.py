@@ -40,8 +40,10 @@ def assess(retrieval: Retrieval) -> Support:
     if not top:
         return Support(0.0, 0.0, list(retrieval.weights), False)
     similarity = max(hit.dense for hit in top)
-    if not retrieval.weights:  # e.g. "班主任有哪些职责": only an owner and question words
-        supported = bool(retrieval.owners) or similarity >= _MIN_SIMILARITY
+    if not retrieval.weights:
+        # "班主任有哪些职责" names an owner and nothing else: supported. "有什么规定？" names nothing
+        # the rules could be about: refused, however similar some clause happens to be.
+        supported = bool(retrieval.owners) and similarity >= _MIN_SIMILARITY
         return Support(1.0 if supported else 0.0, similarity, [], supported)
     best = max(top, key=lambda hit: hit.coverage)
     text = "".join(best.clause.embed_text().split())

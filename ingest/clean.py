@@ -4,6 +4,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ingest.numbering import split_label
+
 # Whitespace that Chinese documents use for layout: full-width space, no-break space, zero-width marks.
 _SPACE_RE = re.compile(r"[\s\u3000\u00a0\u200b\u200c\u200d\ufeff]+")
 _FRONT_MATTER_KEY = re.compile(r"^([A-Za-z_][\w-]*)\s*:\s*(.*)$")
@@ -21,8 +23,9 @@ _STAMP_LINE = re.compile(r"^(?:发布)?(?:时间|日期|发布时间|更新时�
 _DATE_ONLY = re.compile(r"^[\d\s:：/\-.年月日]+$")
 # "【…】相关文章:" / "相关阅读：" opens a trailing list of links to other articles.
 _RELATED_HEAD = re.compile(r"(?:相关文章|相关阅读|相关推荐|相关内容|更多相关|猜你喜欢|热门推荐)\s*[:：]?\s*$")
-# A link-list entry: a short title ending in a date such as "教育局督导工作总结03-03".
+# A link-list entry: a short title, often ending in a date such as "教育局督导工作总结03-03".
 _LINK_ENTRY = re.compile(r"^.{2,40}?\s*\d{2}-\d{2}$")
+_SENTENCE = re.compile(r"[，。；：！？,;:!?]")
 _RELATED_ENTRY_MAX = 40
 
 
@@ -86,8 +89,15 @@ def _drop_related_blocks(lines: list[tuple[int, str]]) -> list[tuple[int, str]]:
         if _RELATED_HEAD.search(text) and len(text) <= _RELATED_ENTRY_MAX:
             skipping = True
             continue
-        if skipping and (not text or _LINK_ENTRY.match(text)):
+        if skipping and (not text or _is_link_entry(text)):
             continue
         skipping = False
         kept.append((number, line))
     return kept
+
+
+def _is_link_entry(text: str) -> bool:
+    """A line of a related-articles list: a dated title, or a short title that is no sentence or item."""
+    if _LINK_ENTRY.match(text):
+        return True
+    return len(text) <= _RELATED_ENTRY_MAX and not _SENTENCE.search(text) and split_label(text) is None

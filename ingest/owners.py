@@ -12,6 +12,10 @@ _ROLE_HEADING = re.compile(
 _UNIT_NAME = re.compile(r"^[\u4e00-\u9fff（）()]{1,12}(?:处|室|科|办|部|中心|委员会|馆|站|队|组)$")
 _NAME_KEY = re.compile(r"(?:名称|部门|单位|处室|科室|机构|岗位|职务)$")
 _CONTACT_KEY = re.compile(r"(?:电话|联系方式|联系人|手机|热线|邮箱)")
+# "学校各岗位职责", "各部门职责": a heading about everyone's duties names no single owner.
+_COLLECTIVE = re.compile(r"各|^(?:学校|本校|全校|我校)$")
+_NAME_PUNCT = re.compile(r"[，。；：！？,.;:!?]")
+_NAME_MAX = 20
 PHONE = re.compile(r"(?<!\d)(?:0\d{2,3}[-－—]?\d{7,8}|1[3-9]\d{9})(?:转\d{1,5})?(?!\d)")
 
 
@@ -20,10 +24,15 @@ def owner_from_heading(title: str) -> str | None:
     title = title.strip()
     match = _ROLE_HEADING.match(title)
     if match:
-        return match.group("owner")
+        return None if _COLLECTIVE.search(match.group("owner")) else match.group("owner")
     if _UNIT_NAME.match(title):
         return title
     return None
+
+
+def looks_like_name(value: str) -> bool:
+    """True for a short value without sentence punctuation: a unit's name, not a note spanning the row."""
+    return 0 < len(value) <= _NAME_MAX and not _NAME_PUNCT.search(value)
 
 
 def owner_from_table_key(key: str) -> bool:

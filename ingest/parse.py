@@ -15,19 +15,19 @@ from ingest.clean import CleanText, normalize_space
 from ingest.ids import assign_ids
 from ingest.model import Clause, Source
 from ingest.numbering import Numbered, split_label
-from ingest.owners import find_contact, owner_from_heading, owner_from_table_key, is_contact_key
+from ingest.owners import find_contact, is_contact_key, looks_like_name, owner_from_heading, owner_from_table_key
 from ingest.tables import TableRow, is_table_line, parse_table
 
 _TERMINAL = "。！？!?；;…"
 _SENTENCE_PUNCT = re.compile(r"[。！？!?；;，,]")
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*$")
 _HEADING_MAX = 30
-_WRAP_MIN = 28  # a line at least this long that stops without punctuation was probably wrapped
+_WRAP_MIN = 24  # a line this long (label included) that stops without punctuation was probably wrapped
 _HEADING_SUFFIX = re.compile(r"(?:岗位职责|工作职责|职责|职能|守则|细则|办法|规定|制度|章程|须知|篇\s*\d+)[:：]?$")
 _NUMERAL = re.compile(r"[\d零〇一二三四五六七八九十百千]+")
-_EMIT_HEADING_MIN = 12
-# "校训：…", "办学理念：…": a field line starts a fact of its own, it never continues the last one.
-_FIELD_LINE = re.compile(r"^[^，。,；;：:\s]{1,4}(?: [^，。,；;：:\s]{1,4})?\s*[：:]")  # a numbered heading this long carries content of its own
+_EMIT_HEADING_MIN = 12  # a numbered heading this long carries content of its own
+# "校训：…", "办学理念：…": a field line is a fact of its own; it never continues the last one nor heads one.
+_FIELD_LINE = re.compile(r"^[^，。,；;：:\s]{1,4}(?: [^，。,；;：:\s]{1,4})?\s*[：:]")
 
 
 @dataclass
@@ -92,8 +92,8 @@ def _take_line(lines: list[tuple[int, str]], index: int, state: _State, title: s
     if heading:
         _open_md(state, len(heading.group(1)), heading.group(2))
         return
-    if text == title and owner_from_heading(text.rstrip(":：")) is None:
-        _close_draft(state)  # the title repeated in the body is not content (a role heading is)
+    if text == title:
+        _take_title(lines, index, state, text)
         return
     numbered = split_label(text)
     if numbered is not None:
@@ -103,6 +103,20 @@ def _take_line(lines: list[tuple[int, str]], index: int, state: _State, title: s
         _open_plain(state, text)
         return
     _add_text(state, number, text, label=None)
+
+
+def _take_title(lines: list[tuple[int, str]], index: int, state: _State, text: str) -> None:
+    """The title line is not content; but "图书馆岗位职责" over its items (or its preamble) names their owner.
+
+    It opens a frame of its own kind, so later role headings of the same shape are its children
+    rather than siblings that would close it (and the sections beneath it).
+    """
+    _close_draft(state)
+    owner = owner_from_heading(text.rstrip(":："))
+    following = _next_text(lines, index)
+    over_items = following is not None and (split_label(following) is not None or not _looks_like_heading(following))
+    if owner and over_items:
+        state.stack.append(Frame(title=text, kind="title", owner=owner))
 
 
 def _next_text(lines: list[tuple[int, str]], index: int) -> str | None:
@@ -123,6 +137,8 @@ def _looks_like_heading(text: str) -> bool:
 def _is_plain_heading(lines: list[tuple[int, str]], index: int, state: _State) -> bool:
     """Decide whether an unnumbered line opens a section."""
     text = lines[index][1]
+    if _FIELD_LINE.match(text) and not text.endswith((":", "：")):
+        return False  # "校训：自强不息" states a fact, it heads nothing
     if not _looks_like_heading(text.rstrip(":：")) and not (
         _HEADING_SUFFIX.search(text) and len(text) <= _HEADING_MAX
     ):
@@ -171,7 +187,7 @@ def _emit(state: _State, text: str, label: str | None, number: int) -> Draft:
     for frame in state.stack:
         frame.has_content = True
     draft = Draft(text=text, label=label, frames=list(state.stack), line_start=number,
-                  line_end=number, last_len=len(text))
+                  line_end=number, last_len=len(text) + len(label or ""))
     state.drafts.append(draft)
     return draft
 
@@ -220,9 +236,9 @@ def _take_numbered(lines: list[tuple[int, str]], index: int, state: _State, item
     _close_draft(state)
     _pop_to_sibling(state, item)
     if item.style in ("chapter", "jie") or _has_children(lines, index, state, item):
-        frame = Frame(title=f"{item.label}{item.rest}" if item.rest else item.label, kind=item.style,
-                      number=item.number, owner=owner_from_heading(item.rest))
-        if item.style == "article" or len(item.rest) > _EMIT_HEADING_MIN:
+        frame = Frame(title=lines[index][1], kind=item.style, number=item.number,
+                      owner=owner_from_heading(item.rest))
+        if item.style == "article" or len(item.rest) > _EMIT_HEADING_MIN or not _looks_like_heading(item.rest):
             _emit(state, item.rest, item.label, number)
             _close_draft(state)
         state.stack.append(frame)
@@ -253,12 +269,20 @@ def _has_children(lines: list[tuple[int, str]], index: int, state: _State, item:
     child = split_label(following)
     if child is None:
         # A title-like line ("一、专业理论知识", "一、行政管理工作人员职责") followed by text or a
-        # plain heading opens a section; a sentence-like item followed by a paragraph does not.
-        return item.style != "article" and _looks_like_heading(item.rest)
+        # plain heading opens a section; a sentence-like item followed by a paragraph does not, nor
+        # does the next item of a run of plain items (what follows it is its wrapped tail).
+        return item.style != "article" and _looks_like_heading(item.rest) and not _follows_sibling_item(state, item)
     if child.style == item.style or child.style == "bullet" and item.style == "bullet":
         return False
     in_stack = any(frame.kind == child.style for frame in state.stack)
     return not in_stack or child.number == 1
+
+
+def _follows_sibling_item(state: _State, item: Numbered) -> bool:
+    """True when the last clause is this item's previous sibling, so the sequence so far is plain items."""
+    label = state.drafts[-1].label if state.drafts else None
+    previous = split_label(f"{label} x") if label else None
+    return previous is not None and previous.style == item.style and previous.number == (item.number or 0) - 1
 
 
 def _take_table(lines: list[tuple[int, str]], index: int, state: _State) -> int:
@@ -277,25 +301,25 @@ def _take_table(lines: list[tuple[int, str]], index: int, state: _State) -> int:
 
 
 def _table_row(state: _State, base: list[Frame], row: TableRow, current: Frame | None) -> Frame | None:
-    """Emit one table row's facts; a row naming a unit opens that unit's section."""
-    owner = next((value for key, value in row.pairs if owner_from_table_key(key) and value), None)
+    """Emit one table row: its plain cells as one fact, then its numbered items; a unit's name opens its section."""
+    owner = next((value for key, value in row.pairs if owner_from_table_key(key) and looks_like_name(value)), None)
     if owner is not None:
         contact = next((value for key, value in row.pairs if is_contact_key(key) and value), None)
         current = Frame(title=owner, kind="table", owner=owner, contact=contact)
-        state.stack = [*base, current]
-        _emit(state, " ".join(row.cells), None, row.line)
+    state.stack = [*base, current] if current is not None else list(base)
+    items = [value for _, value in row.pairs if _itemised(row, value)]
+    plain = [value for _, value in row.pairs if value and not _itemised(row, value)] if items else row.cells
+    if plain:
+        _emit(state, " ".join(plain), None, row.line)
         _close_draft(state)
-        values = [value for key, value in row.pairs if not owner_from_table_key(key) and not is_contact_key(key)]
-    else:
-        state.stack = [*base, current] if current is not None else list(base)
-        values = [value for _, value in row.pairs]
-        if not any(len(row.pieces(value)) > 1 or split_label(value) for value in values):
-            _emit(state, " ".join(row.cells), None, row.line)
-            _close_draft(state)
-            return current
-    for value in values:
+    for value in items:
         _table_items(state, row, value)
     return current
+
+
+def _itemised(row: TableRow, value: str) -> bool:
+    """True for a cell holding numbered or `<br>`-separated items rather than one plain value."""
+    return len(row.pieces(value)) > 1 or split_label(value) is not None
 
 
 def _table_items(state: _State, row: TableRow, value: str) -> None:

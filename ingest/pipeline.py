@@ -166,7 +166,7 @@ def _collect(roots: list[Path], knowledge_dir: Path, previous: Manifest | None, 
     known = usable.documents if usable else {}
     documents: dict[str, DocumentEntry] = {}
     clauses: list[Clause] = []
-    ids = _document_ids(sources)
+    ids = _document_ids(sources, previous)
     items = progress(sources, "解析", len(sources)) if progress else sources
     for source in items:
         entry, doc_clauses = _ingest_one(source, ids[source.key], known.get(source.key), old_clauses, report)
@@ -211,13 +211,20 @@ def _ingest_one(source: _Source, doc_id: str, known: DocumentEntry | None, old_c
     return None, []
 
 
-def _document_ids(sources: list[_Source]) -> dict[str, str]:
-    """Readable document ids from file names; a path hash tells apart names with the same initials."""
+def _document_ids(sources: list[_Source], previous: Manifest | None) -> dict[str, str]:
+    """Readable document ids from file names, kept from earlier ingests and unique across the index.
+
+    A path hash tells apart files whose names share initials (or two files of the same name in
+    different folders).
+    """
+    known = {key: entry.id for key, entry in (previous.documents if previous else {}).items()}
+    current = {s.key for s in sources}
+    taken = {doc_id for key, doc_id in known.items() if key not in current}
     ids: dict[str, str] = {}
-    taken: set[str] = set()
     for source in sorted(sources, key=lambda s: s.key):
-        base = document_id(Path(source.key).stem)
-        doc_id = base if base not in taken else f"{base}-{hashlib.sha1(source.key.encode()).hexdigest()[:4]}"
+        doc_id = known.get(source.key) or document_id(Path(source.key).stem)
+        if doc_id in taken:
+            doc_id = f"{document_id(Path(source.key).stem)}-{hashlib.sha1(source.key.encode()).hexdigest()[:4]}"
         taken.add(doc_id)
         ids[source.key] = doc_id
     return ids

@@ -9,6 +9,7 @@ from ingest.owners import is_contact_key, owner_from_table_key
 
 _SEPARATOR = re.compile(r"^\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?$")
 _BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
+_CELL_SPLIT = re.compile(r"(?<!\\)\|")  # loaders escape a pipe inside a cell as \|
 
 
 @dataclass
@@ -31,14 +32,17 @@ def is_table_line(text: str) -> bool:
 
 
 def _cells(text: str) -> list[str]:
-    return [normalize_space(cell) for cell in text.strip().strip("|").split("|")]
+    """The row's cells: split on unescaped pipes; empty (merged) first and last cells keep their place."""
+    inner = text.strip().removeprefix("|").removesuffix("|")
+    return [normalize_space(cell.replace("\\|", "|")) for cell in _CELL_SPLIT.split(inner)]
 
 
 def parse_table(lines: list[tuple[int, str]]) -> list[TableRow]:
     """Rows of a table block; with a header row, each cell pairs with its header, else cells pair up."""
     rows = [(n, _cells(text)) for n, text in lines if not _SEPARATOR.match(text)]
     header: list[str] | None = None
-    if len(lines) > 1 and _SEPARATOR.match(lines[1][1]) and any(rows[0][1]) and _is_header(rows[0][1]):
+    separated = len(lines) > 1 and bool(_SEPARATOR.match(lines[1][1]))
+    if rows and any(rows[0][1]) and (_is_header(rows[0][1]) if separated else _names_columns(rows[0][1])):
         header = rows.pop(0)[1]
     result = []
     for number, cells in rows:
@@ -52,6 +56,12 @@ def parse_table(lines: list[tuple[int, str]]) -> list[TableRow]:
 def _is_header(cells: list[str]) -> bool:
     """A first row whose cells are short labels rather than content."""
     return all(len(_BR.sub("", c)) <= 12 for c in cells if c)
+
+
+def _names_columns(cells: list[str]) -> bool:
+    """A first row without a separator is a header when its would-be values are keys too ("部门|值班电话|职责")."""
+    filled = [c for c in cells if c]
+    return _is_header(filled) and any(owner_from_table_key(c) or is_contact_key(c) for c in filled[1::2])
 
 
 def _pairs(cells: list[str], header: list[str] | None) -> list[tuple[str, str]]:

@@ -184,9 +184,6 @@ def test_duties_question_lists_every_owner_clause_in_order(client: httpx.Client,
         assert phrase in body["answer"]
 
 
-@pytest.mark.xfail(strict=True, reason="bug (bot/support.py): a duties question about an owner whose name "
-                   "appears only in headings is refused: the owner name is a key term covered at half credit "
-                   "(0.5 < COVERAGE_THRESHOLD 0.6); '后勤保障处有哪些职责' also loses to rjieba's bogus word '处有'")
 @pytest.mark.parametrize(("question", "owner"), [("校医有哪些职责？", "校医"), ("后勤保障处有哪些职责？", "后勤保障处")])
 def test_duties_question_for_owner_named_only_in_headings(client: httpx.Client, question: str, owner: str) -> None:
     body = ask(client, question)
@@ -212,18 +209,14 @@ def test_uncovered_question_is_refused(client: httpx.Client, question: str) -> N
     assert not re.search(r"\[\d+\]", body["answer"])
 
 
-@pytest.mark.xfail(strict=True, reason="bug (bot/support.py assess): a question without content words has no "
-                   "key terms, and then any e5 similarity >= 0.80 (i.e. almost always) counts as support, so "
-                   "random clauses are quoted instead of refusing")
 @pytest.mark.parametrize("question", ["的", "有什么规定？", "请问怎么办？"])
 def test_question_without_content_is_refused(client: httpx.Client, question: str) -> None:
     assert ask(client, question)["refused"] is True
 
 
-@pytest.mark.xfail(strict=True, reason="bug (bot/answer.py _fact): a fact answer names the clause's owner but "
-                   "drops its contact, so owner.contact is null although GET /owners lists a phone")
 def test_answer_owner_carries_the_owners_contact(client: httpx.Client) -> None:
-    body = ask(client, "请问怎么办？")
+    # A fact question (not a who-question) whose best clause belongs to an owner with a phone.
+    body = ask(client, "沙盘游戏室可以做什么？")
     contacts = {o["name"]: o["contact"] for o in client.get("/owners").json()}
     assert body["owner"] is not None
     assert body["owner"]["contact"] == contacts[body["owner"]["name"]]
@@ -236,8 +229,6 @@ def test_top_k_limits_citations_of_a_fact_answer(client: httpx.Client) -> None:
     assert len(one["citations"]) == 1
 
 
-@pytest.mark.xfail(strict=True, reason="bug (bot/service.py ask): top_k cuts answer.citations after the "
-                   "answer text was composed, so the text still quotes the dropped clause and marks it [2]")
 def test_top_k_answer_marks_only_returned_citations(client: httpx.Client) -> None:
     one = ask(client, "危险化学品怎么领用？", top_k=1)
     assert re.findall(r"\[(\d+)\]", one["answer"]) == ["1"], one["answer"]
@@ -287,10 +278,6 @@ def test_article_label_is_its_number(client: httpx.Client) -> None:
     assert article["label"] == "第三条" and not article["text"].startswith("第三条"), article
 
 
-@pytest.mark.xfail(strict=True, reason="regression of 65d6baf (ingest/parse.py): the title line "
-                   "'海棠路实验学校岗位职责' now opens a plain section; the role headings 'XX岗位职责' have the same "
-                   "signature ('职责'), so each one closes it as a sibling together with the '一、生活服务岗位' "
-                   "level below it: section is ['校医岗位职责'] instead of the heading path from the root")
 def test_section_is_the_heading_path(client: httpx.Client) -> None:
     assert owner_items(client, "校医")[0]["section"][-2:] == ["一、生活服务岗位", "校医岗位职责"]
 

@@ -159,9 +159,6 @@ def test_ingest_honours_path_and_data_arguments(cli: Callable[..., Any], workspa
     assert {o.name for o in desk.owners()} == {"宿舍管理员", "校医", "门卫"}
 
 
-@pytest.mark.xfail(strict=True, reason="bug (ingest/pipeline.py): a file outside the knowledge dir whose name "
-                   "matches an indexed document gets the same document id, hence the same clause ids; "
-                   "chromadb raises DuplicateIDError and the CLI dies with a traceback")
 def test_ingest_same_file_name_from_elsewhere(cli: Callable[..., Any], workspace: Workspace, tmp_path: Path) -> None:
     other = tmp_path / "下载"
     other.mkdir()
@@ -283,8 +280,6 @@ BROKEN_GOLD_FILES: dict[str, Callable[[Path], Path]] = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="bug (bot/evaluate.py load_gold / bot/cli.py): OSError, "
-                   "UnicodeDecodeError and an unhashable `kind` escape as tracebacks instead of a clear error")
 @pytest.mark.parametrize("make", list(BROKEN_GOLD_FILES.values()), ids=list(BROKEN_GOLD_FILES))
 def test_eval_unreadable_gold_is_a_clear_error(cli: Callable[..., Any], tmp_path: Path,
                                                make: Callable[[Path], Path]) -> None:

@@ -122,9 +122,6 @@ def test_percentile_single_and_extremes() -> None:
     assert _percentile([1.0, 2.0, 3.0], 50) == 2.0
 
 
-@pytest.mark.xfail(strict=True, reason="bug (bot/evaluate.py _percentile): `round(p/100*n + 0.5) - 1` is meant "
-                   "as ceil(p/100*n) - 1, but round() rounds halves to even, so whenever p/100*n is an odd "
-                   "integer the rank is one too high: p50 of 1..10 gives 6, p95 of 20 values gives the maximum")
 @pytest.mark.parametrize(("values", "percent", "expected"), [
     (list(range(1, 11)), 50, 5),   # ceil(5) = 5th value
     (list(range(1, 21)), 95, 19),  # ceil(19) = 19th value, not the 20th
@@ -260,9 +257,6 @@ def test_load_gold_errors_name_the_line(tmp_path: Path, lines: list[Any], line_n
     assert caught.value.status_code == 400
 
 
-@pytest.mark.xfail(strict=True, reason="bug (bot/evaluate.py load_gold): a missing or non-UTF-8 file raises "
-                   "OSError/UnicodeDecodeError and a list `kind` raises TypeError (unhashable) instead of "
-                   "InvalidRequestError, so `dutydesk eval` prints a traceback")
 @pytest.mark.parametrize("case", ["missing", "gbk", "list kind"])
 def test_load_gold_unreadable_files_are_invalid_requests(tmp_path: Path, case: str) -> None:
     path = tmp_path / "gold.jsonl"
@@ -275,9 +269,6 @@ def test_load_gold_unreadable_files_are_invalid_requests(tmp_path: Path, case: s
         load_gold(path)
 
 
-@pytest.mark.xfail(strict=True, reason="bug (bot/evaluate.py load_gold): `any_of` given as a string is split "
-                   "into characters by tuple(), so any clause sharing one character 'hits' — it should be "
-                   "rejected (or taken as one string)")
 def test_load_gold_any_of_string_is_not_split_into_characters(tmp_path: Path) -> None:
     path = write(tmp_path, {"id": "1", "question": "谁负责网络？", "kind": "fact", "any_of": "校园网络"})
     try:
