@@ -4,16 +4,18 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 
+from bot.answer import Answer
+from bot.api_deps import Desk
 from bot.schema import (AskRequest, AskResponse, ClauseOut, OwnerDetail, OwnerOut, VerifyRequest,
                         VerifyResponse, ask_response, citation, clause_response, owner_out, verify_response)
-from bot.api_deps import Desk
 from bot.office_api import STATIC
 from bot.office_api import router as office_router
 from bot.service import DutyDesk, build
@@ -63,6 +65,20 @@ def _routes(app: FastAPI) -> None:
         """Answer a question with citations (or refuse when the rules don't cover it)."""
         result = await run_in_threadpool(desk.ask, body.question, body.top_k)
         return ask_response(result)
+
+    @app.post("/ask/stream")
+    async def ask_stream(body: AskRequest, desk: Desk) -> StreamingResponse:
+        """The answer as server-sent events: `token` events as the model writes, then one `answer`."""
+        from bot.llm import sse_events
+
+        result = await run_in_threadpool(desk.prepare, body.question, body.top_k)
+
+        def render(answer: Answer) -> dict[str, object]:
+            return ask_response(replace(result, answer=answer)).model_dump(mode="json")
+
+        events = sse_events(desk.answer_stream(result, body.top_k), render)
+        return StreamingResponse(events, media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
     @app.get("/clauses/{clause_id}", response_model=ClauseOut)
     async def clause(clause_id: str, desk: Desk) -> ClauseOut:

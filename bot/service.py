@@ -1,12 +1,15 @@
 """The core every front end calls: one object built from settings (store, embedder, retriever, answerer)."""
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import threading
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.answer import Answer, compose
 from bot.audit import AuditLog
@@ -23,6 +26,11 @@ from ingest.pipeline import IngestReport, Progress, run_ingest
 from ingest.settings import Settings, get_settings
 from ingest.store import IndexStore
 from ingest.versions import Version
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
+    from bot.llm import LLMAnswerer
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +65,8 @@ def clean_question(question: str) -> str:
 class DutyDesk:
     """Ingest, ask, look up and verify: the whole product behind one façade."""
 
-    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+    def __init__(self, settings: Settings, embedder: Embedder | None = None,
+                 chat_model: BaseChatModel | None = None) -> None:
         self.settings = settings
         self.store = IndexStore(settings.data_dir, settings.chroma_url)
         self.embedder = embedder or build_embedder(settings)
@@ -67,6 +76,8 @@ class DutyDesk:
         self._lock = threading.Lock()
         self.conversations = Conversations()
         self.audit = AuditLog(settings.data_dir / "audit.jsonl")
+        # The optional LLM mode rephrases the extractive answer's clauses; tests inject a fake model.
+        self.llm: LLMAnswerer | None = _llm(settings, chat_model)
 
     # -- index lifecycle -----------------------------------------------------------------
     def ingest(self, paths: list[Path] | None = None, progress: Progress | None = None) -> IngestReport:
@@ -104,12 +115,32 @@ class DutyDesk:
     def ask(self, question: str, top_k: int | None = None, conversation_id: str | None = None) -> AskResult:
         """Answer a question from the rules, with citations; refuse when they don't cover it.
 
-        With a conversation id, a follow-up ("那他们的电话呢？") is first rewritten to name the
-        department or post of the previous answer.
+        With a conversation id, a follow-up ("那他们的电话呢？") is first rewritten to stand alone.
+        In the LLM mode the model rephrases the cited clauses; the extractive answer stands in
+        (mode "fallback") whenever the model fails or cites what it was not given.
         """
+        result = self.prepare(question, top_k, conversation_id)
+        if self.llm is not None and not result.answer.refused:
+            started = time.perf_counter()
+            result.answer = self.llm.answer(result.retrieval, self.knowledge(), result.answer, limit=top_k)
+            result.answer_ms += (time.perf_counter() - started) * 1000
+        return result
+
+    async def answer_stream(self, result: AskResult, top_k: int | None = None) -> AsyncIterator[object]:
+        """The model's tokens as they come, then the validated answer (just the answer without an LLM)."""
+        if self.llm is None or result.answer.refused:
+            yield result.answer
+            return
+        knowledge = await asyncio.to_thread(self.knowledge)
+        async for item in self.llm.astream(result.retrieval, knowledge, result.answer, limit=top_k):
+            yield item
+
+    def prepare(self, question: str, top_k: int | None = None, conversation_id: str | None = None) -> AskResult:
+        """Retrieve and compose the extractive answer (what the LLM mode starts from)."""
         question = clean_question(question)
         if conversation_id:
-            question = rewrite(question, self.conversations.last(conversation_id))
+            last = self.conversations.last(conversation_id)
+            question = self.llm.rewrite(question, last) if self.llm else rewrite(question, last)
         knowledge = self.knowledge()
         started = time.perf_counter()
         retrieval = self.retriever.retrieve(knowledge, question, limit=max(top_k or self.settings.top_k, 10))
@@ -201,9 +232,19 @@ class DutyDesk:
                     self.store.load_history())
 
 
-def build(settings: Settings | None = None, embedder: Embedder | None = None) -> DutyDesk:
+def _llm(settings: Settings, chat_model: BaseChatModel | None) -> LLMAnswerer | None:
+    """The LLM answerer when the settings ask for it (imported late: langchain-openai is heavy)."""
+    if settings.answer_mode != "llm":
+        return None
+    from bot.llm import LLMAnswerer
+
+    return LLMAnswerer(settings, chat_model)
+
+
+def build(settings: Settings | None = None, embedder: Embedder | None = None,
+          chat_model: BaseChatModel | None = None) -> DutyDesk:
     """The one place that builds the real objects from settings."""
-    return DutyDesk(settings or get_settings(), embedder)
+    return DutyDesk(settings or get_settings(), embedder, chat_model)
 
 
 __all__ = ["AskResult", "DutyDesk", "Hit", "build", "clean_question"]
