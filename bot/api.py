@@ -63,7 +63,7 @@ def _routes(app: FastAPI) -> None:
     @app.post("/ask", response_model=AskResponse)
     async def ask(body: AskRequest, desk: Desk) -> AskResponse:
         """Answer a question with citations (or refuse when the rules don't cover it)."""
-        result = await run_in_threadpool(desk.ask, body.question, body.top_k)
+        result = await run_in_threadpool(desk.ask, body.question, body.top_k, body.conversation_id)
         return ask_response(result)
 
     @app.post("/ask/stream")
@@ -71,7 +71,7 @@ def _routes(app: FastAPI) -> None:
         """The answer as server-sent events: `token` events as the model writes, then one `answer`."""
         from bot.llm import sse_events
 
-        result = await run_in_threadpool(desk.prepare, body.question, body.top_k)
+        result = await run_in_threadpool(desk.prepare, body.question, body.top_k, body.conversation_id)
 
         def render(answer: Answer) -> dict[str, object]:
             return ask_response(replace(result, answer=answer)).model_dump(mode="json")

@@ -24,6 +24,8 @@ class AskRequest(Strict):
     question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS, description="员工的问题（中文）")
     top_k: int = Field(default=5, ge=1, le=MAX_TOP_K, strict=True,  # "3", 3.0 and true are not ints
                        description="最多返回的引用条数（职责清单除外）")
+    conversation_id: str | None = Field(default=None, min_length=1, max_length=200,
+                                        description="同一对话的编号：追问（如“那他们的电话呢？”）按上一轮回答理解")
 
     @field_validator("question")
     @classmethod

@@ -614,3 +614,13 @@ def test_index_of_another_embedder_is_a_clear_503(tmp_path: Path, desk_factory: 
         assert_unavailable(http.get("/clauses/anything"))
         assert_unavailable(http.post("/verify", json={"quote": "门卫", "citation_id": "anything"}))
         assert_unavailable(http.get("/owners/门卫"))
+
+
+def test_follow_up_in_a_conversation_resolves_to_the_last_owner(client: httpx.Client) -> None:
+    question, owner, phone, _ = WHO[0]
+    first = client.post("/ask", json={"question": question, "conversation_id": "office-1"}).json()
+    assert first["owner"]["name"] == owner
+    follow = client.post("/ask", json={"question": "那他们的电话是多少？", "conversation_id": "office-1"}).json()
+    assert follow["refused"] is False
+    assert follow["owner"] == {"name": owner, "contact": phone}
+    assert phone in follow["answer"]
