@@ -19,7 +19,9 @@ from bot.schema import (AskRequest, AskResponse, ClauseOut, OwnerDetail, OwnerOu
 from bot.office_api import STATIC
 from bot.office_api import router as office_router
 from bot.service import DutyDesk, build
+from bot.telegram import mount_webhook
 from ingest.errors import DutyDeskError
+from ingest.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,7 @@ def create_app(desk: DutyDesk | None = None, ingest_on_start: bool = True) -> Fa
         yield
 
     app = FastAPI(title="DutyDesk", description="学校规章制度问答：每个回答都引用原文条款。", lifespan=lifespan)
+    mount_webhook(app, desk, desk.settings if desk else get_settings())  # only with a webhook URL set
     app.add_exception_handler(DutyDeskError, _dutydesk_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     _routes(app)

@@ -66,6 +66,14 @@ def mentioned_owners(question: str, owners: list[str]) -> list[str]:
     return found
 
 
+def resolve_owner(name: str, owners: list[str]) -> str | None:
+    """The owner a user means by a name: exact, else the one the name mentions ("出纳" → 出纳员)."""
+    if name in owners:
+        return name
+    found = mentioned_owners(name, owners)
+    return found[0] if found else None
+
+
 def blank_owner_mentions(question: str, owners: list[str]) -> str:
     """The question with the names (or aliases) of the owners it mentions replaced by spaces."""
     for name in owners:

@@ -16,7 +16,7 @@ from bot.audit import AuditLog
 from bot.documents import Diff, DocumentInfo, diff, list_documents, pick
 from bot.conversation import Conversations, rewrite
 from bot.knowledge import Knowledge, Owner
-from bot.retrieve import Hit, Retrieval, Retriever
+from bot.retrieve import Hit, Retrieval, Retriever, resolve_owner
 from bot.support import assess
 from bot.verify import Part, Verification, split_answer, verify_quote
 from ingest.embed import Embedder, build_embedder
@@ -176,11 +176,12 @@ class DutyDesk:
         return self.owner(name)[1]
 
     def owner(self, name: str) -> tuple[Owner, list[Clause]]:
-        """An owner and all its clauses in document order, from one snapshot (NotFoundError if unknown)."""
+        """An owner (by name or a name it goes by: 出纳 → 出纳员) and its clauses in document order."""
         knowledge = self.knowledge()
-        if name not in knowledge.owners:
+        found = resolve_owner(name.strip(), list(knowledge.owners))
+        if found is None:
             raise NotFoundError(f"没有名为 {name} 的部门或岗位")
-        return knowledge.owners[name], knowledge.owner_clauses(name)
+        return knowledge.owners[found], knowledge.owner_clauses(found)
 
     def verify(self, quote: str, citation_id: str | None = None) -> Verification:
         """Check a quote against the current rules and, given its citation id, whether it went stale."""

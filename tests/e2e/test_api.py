@@ -382,7 +382,13 @@ def test_owner_clauses_in_document_order(client: httpx.Client, name: str) -> Non
     assert lines == sorted(lines)
 
 
-@pytest.mark.parametrize("name", ["教务处", "nobody", "校", "校医 ", "x" * 2000])
+@pytest.mark.parametrize(("name", "owner"), [("校医 ", "校医"), ("宿舍管理", "宿舍管理员")])
+def test_owner_by_a_name_it_goes_by(client: httpx.Client, name: str, owner: str) -> None:
+    body = client.get(f"/owners/{name}").json()
+    assert body["name"] == owner and body["items"]
+
+
+@pytest.mark.parametrize("name", ["教务处", "nobody", "校", "x" * 2000])
 def test_unknown_owner_is_404(client: httpx.Client, name: str) -> None:
     assert_client_error(client.get(f"/owners/{name}"), 404)
 
@@ -435,7 +441,7 @@ def test_docs_and_openapi(client: httpx.Client) -> None:
                          ("/owners", "get"), ("/owners/{name}", "get"), ("/healthz", "get")]:
         assert method in paths[path], path
     ask_schema = spec.json()["components"]["schemas"]["AskRequest"]
-    assert set(ask_schema["properties"]) == {"question", "top_k"}
+    assert set(ask_schema["properties"]) == {"question", "top_k", "conversation_id"}  # the last: issue 4
     assert ask_schema["required"] == ["question"]
 
 
