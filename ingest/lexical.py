@@ -1,11 +1,14 @@
 """Lexical side of the index: Chinese-aware tokens and a persisted bm25s index."""
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 
 import bm25s
 import numpy as np
+
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets DEBUG on itself and chats on every build
 
 # Character unigrams + bigrams of CJK runs beat word segmentation on short school questions:
 # a question's "课表" must meet the clause's "课表的安排" even where a segmenter splits differently.

