@@ -198,6 +198,7 @@ async function openClause(id, opener = null) {
     if (token === state.clauseRequest) panel.removeAttribute("aria-busy");
   }
   if (token !== state.clauseRequest) return;
+  fitPanel();
   $("clause-heading").focus({ preventScroll: true });
   const cited = $("cited-clause");
   if (NARROW.matches) {  // stacked under the answers: bring the panel, then the clause, on screen
@@ -244,8 +245,30 @@ function renderClause(clause) {
     ? h("button", { type: "button", class: "secondary back", onclick: () => opener.focus() }, "返回原处")
     : null;
   const title = h("h3", { class: "section-title" }, section.length ? section[section.length - 1] : clause.document);
-  replace($("clause-body"), meta, h("div", { class: "section-scroll", id: "section-scroll" }, title, list), back);
+  replace($("clause-body"), meta, h("div", {  // focusable, so the keyboard can scroll a long section
+    class: "section-scroll", id: "section-scroll", tabindex: "0", role: "region", "aria-label": "本节原文",
+  }, title, list), back);
 }
+
+/** Beside the answers, keep the whole panel (header, section, button) within the window. */
+function fitPanel() {
+  const panel = $("clause-panel");
+  if (NARROW.matches) {
+    panel.style.maxHeight = "";
+    return;
+  }
+  const top = Math.max(panel.getBoundingClientRect().top, 16);
+  panel.style.maxHeight = `${Math.max(window.innerHeight - top - 16, 240)}px`;
+}
+
+let fitting = false;
+function scheduleFit() {
+  if (fitting) return;
+  fitting = true;
+  requestAnimationFrame(() => { fitting = false; fitPanel(); });
+}
+window.addEventListener("scroll", scheduleFit, { passive: true });
+window.addEventListener("resize", scheduleFit);
 
 // ---------------------------------------------------------------- verify
 
@@ -561,6 +584,7 @@ async function showHealth() {
 
 updateVerifyMode();
 updateKeepIds();
+fitPanel();
 const initial = tabs.find((tab) => `#${tab.dataset.name}` === location.hash);
 if (initial) selectTab(initial);
 showHealth();
