@@ -1,0 +1,223 @@
+"""bot.answer: intent detection and extractive composition over a real (HashEmbedder) index.
+
+The support verdict is passed in explicitly, so these tests pin the composition; whether a
+question is supported at all is bot.support's business (tested in tests/unit/test_retrieve.py).
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from bot.answer import Answer, compose, detect_intent, refusal_message, responsible_party
+from bot.retrieve import Hit, Retrieval
+from bot.service import DutyDesk
+from bot.support import Support
+from ingest.model import Clause, Source
+
+PROMPTS = Path(__file__).resolve().parent.parent.parent / "prompts"
+SUPPORTED = Support(coverage=1.0, similarity=0.9, missing=[], supported=True)
+REFUSED = Support(coverage=0.1, similarity=0.5, missing=["运动会"], supported=False)
+
+
+def answer(desk: DutyDesk, question: str, support: Support = SUPPORTED, limit: int = 30) -> Answer:
+    """Retrieve from the desk's index and compose under the given verdict."""
+    knowledge = desk.knowledge()
+    return compose(desk.retriever.retrieve(knowledge, question, limit=limit), knowledge, support)
+
+
+def check_markers(result: Answer) -> None:
+    """Every [n] in the text is citation n, in order, and quotes that clause's label and text."""
+    markers = [int(n) for n in re.findall(r"\[(\d+)\]", result.text)]
+    assert markers == list(range(1, len(result.citations) + 1))
+    for number, hit in enumerate(result.citations, start=1):
+        quoted = re.search(rf"「([^」]*)」\[{number}\]", result.text)
+        assert quoted is not None, f"[{number}] quotes nothing"
+        label = f"{hit.clause.label} " if hit.clause.label else ""
+        assert quoted.group(1) == f"{label}{hit.clause.text}"
+
+
+def clause(text: str, owner: str | None = None, label: str | None = None, cid: str = "d-x-1") -> Clause:
+    """A standalone clause for the pure functions."""
+    return Clause(id=cid, doc_id="d", document="制度", section=("制度",), owner=owner, contact=None, label=label,
+                  text=text, source=Source("d.txt", 1, 1), position=0)
+
+
+# --- intent ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("question", "owners", "intent"), [
+    ("出纳员有哪些职责？", ["出纳员"], "duties"),
+    ("总务处负责哪些工作", ["总务处"], "duties"),
+    ("教务处主任的岗位职责", ["教务处主任"], "duties"),
+    ("信息中心管什么", ["信息中心"], "duties"),
+    ("有哪些职责？", [], "fact"),  # duties of nobody in particular
+    ("总务处的电话是多少？", ["总务处"], "contact"),
+    ("怎么联系信息中心", ["信息中心"], "contact"),
+    ("电话是多少", [], "fact"),  # a contact of nobody in particular
+    ("谁负责编排课程表？", [], "who"),
+    ("宿舍钥匙由谁保管？", [], "who"),
+    ("校服征订归哪个部门管", [], "who"),
+    ("总务处的负责人是谁", ["总务处"], "who"),
+    ("出纳员有哪些职责，找谁报销", ["出纳员"], "who"),
+    ("病假需要什么证明？", [], "fact"),
+])
+def test_detect_intent(question: str, owners: list[str], intent: str) -> None:
+    assert detect_intent(question, owners) == intent
+
+
+# --- refusal ---------------------------------------------------------------------------------------
+
+
+def test_refusal_is_the_prompt_file_without_citations(small_desk: DutyDesk) -> None:
+    result = answer(small_desk, "学校运动会什么时候举行？", support=REFUSED)
+    assert result.text == (PROMPTS / "refusal.txt").read_text(encoding="utf-8").strip() == refusal_message()
+    assert (result.refused, result.citations, result.owner, result.contact) == (True, [], None, None)
+
+
+def test_an_unsupported_question_is_refused_even_when_it_names_an_owner(small_desk: DutyDesk) -> None:
+    result = answer(small_desk, "总务处的电话是多少？", support=REFUSED)
+    assert result.refused and result.citations == [] and "0535" not in result.text
+
+
+def test_the_duty_list_of_a_named_owner_is_its_own_support(small_desk: DutyDesk) -> None:
+    result = answer(small_desk, "出纳员有哪些职责？", support=REFUSED)
+    assert not result.refused and result.owner == "出纳员" and len(result.citations) == 3
+
+
+# --- who -----------------------------------------------------------------------------------------
+
+
+def test_who_names_the_owner_of_the_best_clause(small_desk: DutyDesk) -> None:
+    result = answer(small_desk, "谁负责编排课程表？")
+    assert (result.owner, result.contact, result.refused) == ("教务处主任", None, False)
+    assert [h.clause.id for h in result.citations] == ["gwzz-jiaowuchuzhu-1"]
+    assert result.text.startswith("负责此事的是：教务处主任。")
+    check_markers(result)
+
+
+def test_who_gives_the_owner_contact_when_the_document_has_one(small_desk: DutyDesk) -> None:
+    result = answer(small_desk, "谁负责教职工邮箱密码重置？")
+    assert (result.owner, result.contact) == ("信息中心", "0535-3450899")
+    assert "信息中心（联系电话：0535-3450899）" in result.text
+    assert result.citations[0].clause.text == "负责教职工邮箱账号的开通与密码重置。"
+    check_markers(result)
+
+
+def test_who_prefers_the_party_the_clause_itself_names(small_desk: DutyDesk) -> None:
+    result = answer(small_desk, "请假一天由谁审批？")
+    assert result.owner == "年级主任"  # "由年级主任审批", although the article has no section owner
+    assert result.citations[0].clause.label == "第二条"
+    check_markers(result)
+
+
+def test_who_without_any_responsible_party_quotes_the_facts(small_desk: DutyDesk) -> None:
+    result = answer(small_desk, "谁要提供医院诊断证明？")
+    assert result.owner is None and not result.refused
+    assert result.text.startswith("根据《教职工考勤管理办法》")
+    check_markers(result)
+
+
+# --- duties --------------------------------------------------------------------------------------
+
+
+def test_duties_list_every_clause_of_the_owner_in_document_order(small_desk: DutyDesk) -> None:
+    result = answer(small_desk, "出纳员有哪些职责？", limit=1)  # retrieval saw one clause: all three are listed
+    assert [h.clause.id for h in result.citations] == ["gwzz-chunayuan-1", "gwzz-chunayuan-2", "gwzz-chunayuan-3"]
+    assert result.owner == "出纳员"
+    head, first = result.text.splitlines()[:2]
+    assert head == "出纳员的职责共 3 条（《学校各岗位职责》一、行政管理人员职责 · 出纳员岗位职责）："
+    assert first == "1. 「1． 办理现金收付和银行结算业务，做到日清月结。」[1]"
+    check_markers(result)
+
+
+def test_duties_of_a_unit_include_its_name_row_and_its_contact(small_desk: DutyDesk) -> None:
+    result = answer(small_desk, "总务处负责哪些工作？")
+    knowledge = small_desk.knowledge()
+    assert [h.clause for h in result.citations] == knowledge.owner_clauses("总务处")
+    assert len(result.citations) == 4 and result.contact == "0535-3450820"
+    assert "总务处（联系电话：0535-3450820）的职责共 4 条" in result.text
+    check_markers(result)
+
+
+def test_duties_of_an_owner_named_by_its_short_alias(small_desk: DutyDesk) -> None:
+    result = answer(small_desk, "出纳有哪些职责")
+    assert result.owner == "出纳员" and len(result.citations) == 3
+
+
+def test_duties_keep_the_retrieval_scores_of_retrieved_clauses(small_desk: DutyDesk) -> None:
+    knowledge = small_desk.knowledge()
+    retrieval = small_desk.retriever.retrieve(knowledge, "教务处主任有哪些职责？")
+    result = compose(retrieval, knowledge, SUPPORTED)
+    scores = {h.clause.id: h.score for h in retrieval.hits}
+    assert [h.score for h in result.citations] == [scores.get(h.clause.id, 0.0) for h in result.citations]
+    assert [h.clause.label for h in result.citations] == [None, "1．", "2．", "3．"]  # the preamble first
+
+
+# --- contact and fact ------------------------------------------------------------------------------
+
+
+def test_contact_cites_the_clause_that_states_the_phone(small_desk: DutyDesk) -> None:
+    result = answer(small_desk, "总务处的电话是多少？")
+    assert (result.owner, result.contact) == ("总务处", "0535-3450820")
+    assert result.text.startswith("总务处的联系电话是 0535-3450820。")
+    assert [h.clause.text for h in result.citations] == ["机构名称 总务处 办公电话 0535-3450820"]
+    check_markers(result)
+
+
+def test_contact_of_an_owner_without_a_phone_falls_back_to_the_facts(small_desk: DutyDesk) -> None:
+    result = answer(small_desk, "出纳员的联系电话是多少？")
+    assert result.contact is None and "联系电话是" not in result.text
+    check_markers(result)
+
+
+def test_fact_quotes_the_best_clause_and_a_close_runner_up(small_desk: DutyDesk) -> None:
+    result = answer(small_desk, "病假需要什么证明？")
+    assert [h.clause.label for h in result.citations] == ["第三条", "第四条"]
+    assert all(line.startswith("根据《教职工考勤管理办法》") for line in result.text.splitlines())
+    check_markers(result)
+
+
+def test_fact_quotes_one_clause_when_nothing_else_comes_close(small_desk: DutyDesk) -> None:
+    result = answer(small_desk, "学生校服多少钱？")
+    assert [h.clause.text for h in result.citations] == ["负责学生校服的征订，校服每套一百二十元。"]
+    assert (result.owner, result.contact) == ("总务处", "0535-3450820")
+    check_markers(result)
+
+
+# --- pure helpers ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "owner", "party"), [
+    ("借阅图书由图书馆统一登记。", None, "图书馆"),
+    ("教研活动有教研组长负责，记录活动内容。", "教科处", "教研组长"),
+    ("值班教师应当按时到岗。", None, "值班教师"),
+    ("由学校统一安排车辆。", "总务处", "总务处"),  # 学校 is no department: the section owner stands
+    ("负责全校的教学管理。", "教务处", "教务处"),
+    ("请假须履行审批手续。", None, None),
+])
+def test_responsible_party(text: str, owner: str | None, party: str | None) -> None:
+    assert responsible_party(clause(text, owner), {"图书馆", "教务处", "总务处"}) == party
+
+
+def test_who_takes_a_near_equal_runner_up_that_names_an_owner(small_desk: DutyDesk) -> None:
+    knowledge = small_desk.knowledge()
+    orphan = Hit(clause("宿舍钥匙应妥善保管。", cid="kq-jzgkqglbf-1"), 1.0, 0.9, 1.0)
+    owned = Hit(knowledge.clause("gwzz-susheguanliy-2"), 0.85, 0.9, 1.0)
+    result = compose(Retrieval("宿舍钥匙由谁保管？", [orphan, owned]), knowledge, SUPPORTED)
+    assert result.owner == "宿舍管理员" and result.citations == [owned]
+    far = Hit(knowledge.clause("gwzz-susheguanliy-2"), 0.5, 0.9, 1.0)
+    result = compose(Retrieval("宿舍钥匙由谁保管？", [orphan, far]), knowledge, SUPPORTED)
+    assert result.owner is None and result.citations == [orphan]
+
+
+def test_ask_with_a_small_top_k_keeps_markers_and_citations_in_step(small_desk: DutyDesk,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("bot.service.assess", lambda retrieval: SUPPORTED)
+    result = small_desk.ask("病假需要什么证明？", top_k=1).answer
+    assert len(result.citations) == 1
+    check_markers(result)
+    duties = small_desk.ask("出纳员有哪些职责？", top_k=1).answer
+    assert len(duties.citations) == 3  # a duty list is never cut
+    check_markers(duties)
