@@ -95,7 +95,8 @@ def _quote(hit_or_clause: Hit | Clause, marker: int) -> str:
 
 
 def _source_line(clause: Clause) -> str:
-    section = " · ".join(s.rstrip(":：") for s in clause.section[-2:]) if clause.section else ""
+    headings = [h.rstrip(":：") for h in clause.section if h != clause.document][-2:]
+    section = " · ".join(headings)
     return f"《{clause.document}》" + (f"{section}" if section else "")
 
 

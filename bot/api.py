@@ -86,8 +86,7 @@ def _routes(app: FastAPI) -> None:
     @app.get("/clauses/{clause_id}", response_model=ClauseOut)
     async def clause(clause_id: str, desk: Desk) -> ClauseOut:
         """A clause verbatim, with its source location and neighbours."""
-        found, neighbours, section, version = await run_in_threadpool(desk.clause_detail, clause_id)
-        return clause_response(found, neighbours, section, version)
+        return clause_response(await run_in_threadpool(desk.clause_detail, clause_id))
 
     @app.post("/verify", response_model=VerifyResponse)
     async def verify(body: VerifyRequest, desk: Desk) -> VerifyResponse:
@@ -100,7 +99,7 @@ def _routes(app: FastAPI) -> None:
         """Departments and posts with contact and number of clauses."""
         return [owner_out(o) for o in await run_in_threadpool(desk.owners)]
 
-    @app.get("/owners/{name}", response_model=OwnerDetail)
+    @app.get("/owners/{name:path}", response_model=OwnerDetail)
     async def owner(name: str, desk: Desk) -> OwnerDetail:
         """All clauses of one department or post, in document order."""
         summary, items = await run_in_threadpool(desk.owner, name)

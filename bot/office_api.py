@@ -115,7 +115,7 @@ def require_admin(desk: Desk, authorization: Annotated[str | None, Header()] = N
 
 def _status(part: Part) -> str:
     if part.result is None:
-        return "unresolved" if part.problem and "没有对应" in part.problem else "not_found"
+        return "unresolved" if part.unresolved else "not_found"
     if part.result.stale:
         return "stale"
     return "verified" if part.result.verified else "not_found"

@@ -5,7 +5,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.knowledge import Owner
 from bot.retrieve import Hit
-from bot.service import MAX_QUESTION_CHARS, AskResult
+from bot.service import MAX_QUESTION_CHARS, AskResult, ClauseDetail
 from bot.verify import Verification
 from ingest.model import Clause
 
@@ -70,6 +70,7 @@ class ClauseOut(CitationOut):
     neighbours: list[CitationOut]
     doc_id: str
     document_version: int | None = None
+    document_effective: str | None = None
     section_clauses: list[CitationOut] = []
 
 
@@ -152,12 +153,11 @@ def _hit(hit: Hit) -> CitationOut:
     return citation(hit.clause, hit.score)
 
 
-def clause_response(clause: Clause, neighbours: list[Clause], section: list[Clause] | None = None,
-                    version: int | None = None) -> ClauseOut:
+def clause_response(detail: ClauseDetail) -> ClauseOut:
     """A clause with its neighbours, its section and the version of its document."""
-    return ClauseOut(**citation(clause).model_dump(), neighbours=[citation(c) for c in neighbours],
-                     doc_id=clause.doc_id, document_version=version,
-                     section_clauses=[citation(c) for c in section or []])
+    return ClauseOut(**citation(detail.clause).model_dump(), neighbours=[citation(c) for c in detail.neighbours],
+                     doc_id=detail.clause.doc_id, document_version=detail.version,
+                     document_effective=detail.effective, section_clauses=[citation(c) for c in detail.section])
 
 
 def verify_response(result: Verification) -> VerifyResponse:

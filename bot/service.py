@@ -50,6 +50,17 @@ class AskResult:
     question: str = ""  # the question actually answered (a follow-up rewritten to stand alone)
 
 
+@dataclass
+class ClauseDetail:
+    """A clause in context: its neighbours, its section, its document's version and effective date."""
+
+    clause: Clause
+    neighbours: list[Clause]
+    section: list[Clause]
+    version: int | None
+    effective: str | None
+
+
 def clean_question(question: str) -> str:
     """Strip control characters and surrounding space; reject empty or over-long questions."""
     if not isinstance(question, str):
@@ -155,11 +166,13 @@ class DutyDesk:
         """A clause by id (NotFoundError if unknown)."""
         return self.knowledge().clause(clause_id)
 
-    def clause_detail(self, clause_id: str) -> tuple[Clause, list[Clause], list[Clause], int | None]:
+    def clause_detail(self, clause_id: str) -> ClauseDetail:
         """A clause with its neighbours, its whole section and its document's version (one snapshot)."""
         knowledge = self.knowledge()
         clause = knowledge.clause(clause_id)
-        return clause, knowledge.neighbours(clause), knowledge.section(clause), self.version_of(clause.doc_id)
+        entry = knowledge.manifest.documents.get(clause.source.path)
+        return ClauseDetail(clause, knowledge.neighbours(clause), knowledge.section(clause),
+                            self.version_of(clause.doc_id), entry.effective if entry else None)
 
     def version_of(self, doc_id: str) -> int | None:
         """The current version number of a document."""
@@ -206,7 +219,7 @@ class DutyDesk:
             if passage:
                 return Part(passage, marker, cited, self.verify(passage, cited))
             if cited is None:
-                return Part("", marker, None, None, f"[{marker}] 没有对应的引用编号")
+                return Part("", marker, None, None, f"[{marker}] 没有对应的引用编号", unresolved=True)
             current = self.knowledge().by_id.get(cited)
             gone = current is None and cited not in self.store.load_history()
             if gone:

@@ -41,6 +41,7 @@ class Part:
     citation_id: str | None
     result: Verification | None
     problem: str | None = None
+    unresolved: bool = False  # a [n] with no citation id to resolve it
 
 
 def squash(text: str) -> str:

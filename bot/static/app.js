@@ -222,7 +222,8 @@ function renderClause(clause) {
   const section = clause.section || [];
   const meta = h("dl", { class: "meta" },
     h("dt", {}, "文件"), h("dd", {}, h("span", { class: "doc-title" }, `《${clause.document}》`), " ",
-      h("span", { class: "doc-version" }, clause.document_version ? `第 ${clause.document_version} 版` : "版本未记录")),
+      h("span", { class: "doc-version" }, clause.document_version ? `第 ${clause.document_version} 版` : "版本未记录"),
+      clause.document_effective ? [" ", h("span", { class: "doc-effective" }, `生效 ${clause.document_effective}`)] : null),
     h("dt", {}, "章节"), h("dd", { class: "crumbs" }, section.length ? section.join(" › ") : "（文件开头）"),
     h("dt", {}, "位置"), h("dd", { class: "source-lines" }, lines(clause.source)),
     clause.owner ? [h("dt", {}, "负责"), h("dd", {}, clause.owner)] : null,

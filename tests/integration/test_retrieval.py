@@ -86,9 +86,6 @@ def test_a_duties_question_about_an_owner_whose_clauses_never_name_it(real_desk:
     assert not result.refused and len(result.citations) == 3
 
 
-@pytest.mark.xfail(reason="bot/terms.py: 几点 is not a stop word, so it becomes a key term no clause contains and "
-                          "every clock-time question is refused before the 几点 expected-answer check can pass",
-                   strict=True)
 def test_a_time_question_is_answered_by_the_clause_that_states_the_time(real_desk: DutyDesk) -> None:
     result = ask(real_desk, "教职工几点前签到？")
     assert not result.refused and "7:30" in result.citations[0].clause.text

@@ -65,8 +65,6 @@ def test_a_question_without_a_usable_reference_is_left_alone(question: str, last
     assert rewrite(question, last) == question
 
 
-@pytest.mark.xfail(reason="bot/conversation.py: 其 in the back-reference pattern also matches inside 其他/其中, so "
-                          "'其他部门的电话是多少？' becomes '总务处他部门的电话是多少？'", strict=True)
 @pytest.mark.parametrize("question", ["其他部门的电话是多少？", "其中哪一条规定了请假？"])
 def test_words_that_merely_contain_a_pronoun_are_not_back_references(question: str) -> None:
     assert rewrite(question, turn("总务处")) == question
@@ -103,8 +101,6 @@ def test_turns_expire_after_the_ttl(clock: Clock) -> None:
     assert memory.last("a").owner == "出纳员"  # type: ignore[union-attr]
 
 
-@pytest.mark.xfail(reason="bot/conversation.py Conversations.remember carries the previous owner over without checking "
-                          "the TTL: a topic that expired comes back to life on the next owner-less answer", strict=True)
 def test_an_expired_turn_does_not_lend_its_owner_to_the_next_one(clock: Clock) -> None:
     memory = Conversations(ttl=60)
     memory.remember("a", "谁负责校舍维修？", "总务处")
