@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from bot.answer import Answer
 from bot.api_deps import Desk
+from bot.limits import BodyLimit, RateLimiter
 from bot.schema import (AskRequest, AskResponse, ClauseOut, OwnerDetail, OwnerOut, VerifyRequest,
                         VerifyResponse, ask_response, citation, clause_response, owner_out, verify_response)
 from bot.office_api import STATIC
@@ -36,8 +37,11 @@ def create_app(desk: DutyDesk | None = None, ingest_on_start: bool = True) -> Fa
             await run_in_threadpool(app.state.desk.ensure_index)
         yield
 
+    settings = desk.settings if desk else get_settings()
     app = FastAPI(title="DutyDesk", description="学校规章制度问答：每个回答都引用原文条款。", lifespan=lifespan)
-    mount_webhook(app, desk, desk.settings if desk else get_settings())  # only with a webhook URL set
+    app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
+    app.state.rate_limiter = RateLimiter(settings.api_rate_limit)
+    mount_webhook(app, desk, settings)  # only with a webhook URL set
     app.add_exception_handler(DutyDeskError, _dutydesk_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     _routes(app)
@@ -50,7 +54,8 @@ async def _dutydesk_error(request: Request, exc: DutyDeskError) -> JSONResponse:
     """Core errors carry their own status and a user-facing message."""
     if exc.status_code >= 500:
         log.warning("%s %s failed: %s", request.method, request.url.path, exc.message)
-    return JSONResponse(status_code=exc.status_code, content={"detail": exc.message})
+    headers = {"Retry-After": str(exc.retry_after)} if getattr(exc, "retry_after", None) else None
+    return JSONResponse(status_code=exc.status_code, content={"detail": exc.message}, headers=headers)
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -60,16 +65,30 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
     return JSONResponse(status_code=422, content={"detail": errors})
 
 
+class RateLimited(DutyDeskError):
+    """Too many questions from one client address."""
+
+    status_code = 429
+
+
+def rate_limited(request: Request) -> None:
+    """Refuse a client over DUTYDESK_API_RATE_LIMIT questions per minute (429 + Retry-After)."""
+    client = request.client.host if request.client else "unknown"
+    wait = request.app.state.rate_limiter.retry_after(client)
+    if wait is not None:
+        raise RateLimited(f"提问过于频繁，请 {wait} 秒后再试", retry_after=wait)
+
+
 def _routes(app: FastAPI) -> None:
     """Register the endpoints of ARCHITECTURE.md."""
 
-    @app.post("/ask", response_model=AskResponse)
+    @app.post("/ask", response_model=AskResponse, dependencies=[Depends(rate_limited)])
     async def ask(body: AskRequest, desk: Desk) -> AskResponse:
         """Answer a question with citations (or refuse when the rules don't cover it)."""
         result = await run_in_threadpool(desk.ask, body.question, body.top_k, body.conversation_id)
         return ask_response(result)
 
-    @app.post("/ask/stream")
+    @app.post("/ask/stream", dependencies=[Depends(rate_limited)])
     async def ask_stream(body: AskRequest, desk: Desk) -> StreamingResponse:
         """The answer as server-sent events: `token` events as the model writes, then one `answer`."""
         from bot.llm import sse_events
@@ -107,7 +126,5 @@ def _routes(app: FastAPI) -> None:
 
     @app.get("/healthz")
     async def healthz(desk: Desk) -> dict[str, object]:
-        """Liveness and what the index holds."""
-        knowledge = await run_in_threadpool(desk.knowledge)
-        return {"status": "ok", "generation": knowledge.manifest.generation, "documents": len(knowledge.manifest.documents),
-                "clauses": len(knowledge.clauses), "embedder": knowledge.manifest.embedder}
+        """Ready when the index loads and the vector store answers; 503 with the reason otherwise."""
+        return await run_in_threadpool(desk.health)

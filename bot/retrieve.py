@@ -9,6 +9,7 @@ import numpy as np
 from bot.knowledge import Knowledge
 from bot.terms import coverage, key_terms, lexical_query, term_weights
 from ingest.embed import Embedder
+from ingest.errors import BackendUnavailableError
 from ingest.model import Clause
 
 _POOL = 40  # candidates taken from each side before blending
@@ -90,6 +91,15 @@ class Retriever:
     def __init__(self, embedder: Embedder) -> None:
         self.embedder = embedder
 
+    def _embed(self, question: str) -> np.ndarray:
+        """The query vector; any failure of the embedding engine is a 503, not a 500."""
+        try:
+            return self.embedder.embed_query(question)
+        except BackendUnavailableError:
+            raise
+        except Exception as exc:
+            raise BackendUnavailableError(f"嵌入模型出错：{type(exc).__name__}") from exc
+
     def retrieve(self, knowledge: Knowledge, question: str, limit: int = 30) -> Retrieval:
         """Blend dense similarity, BM25 and key-term coverage; clauses of a named owner get a lift."""
         started = time.perf_counter()
@@ -98,7 +108,7 @@ class Retriever:
         # often appears only in headings, and segmenters split "后勤保障处有…" into odd words.
         terms = key_terms(blank_owner_mentions(question, owners))
         weights = term_weights(terms, knowledge.corpus_text, len(knowledge.clauses))
-        dense = dict(knowledge.dense(self.embedder.embed_query(question), _POOL))
+        dense = dict(knowledge.dense(self._embed(question), _POOL))
         # BM25 without question words: "是/谁/的" would otherwise outvote the subject of the question.
         lexical = knowledge.lexical_scores(lexical_query(question) or question)
         candidates = list(dict.fromkeys([*dense, *(knowledge.clauses[i].id for i in _top_rows(lexical))]))

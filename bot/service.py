@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import re
 import threading
@@ -14,13 +15,14 @@ from typing import TYPE_CHECKING
 from bot.answer import Answer, compose
 from bot.audit import AuditLog
 from bot.documents import Diff, DocumentInfo, diff, list_documents, pick
+from bot.cache import LRUCache
 from bot.conversation import Conversations, rewrite
 from bot.knowledge import Knowledge, Owner
 from bot.retrieve import Hit, Retrieval, Retriever, resolve_owner
 from bot.support import assess
 from bot.verify import Part, Verification, split_answer, verify_quote
 from ingest.embed import Embedder, build_embedder
-from ingest.errors import InvalidRequestError, NotFoundError
+from ingest.errors import BackendUnavailableError, InvalidRequestError, NotFoundError
 from ingest.model import Clause
 from ingest.pipeline import IngestReport, Progress, run_ingest
 from ingest.settings import Settings, get_settings
@@ -86,6 +88,7 @@ class DutyDesk:
         self._manifest_stamp: tuple[int, int] | None = None
         self._lock = threading.Lock()
         self.conversations = Conversations()
+        self._cache: LRUCache[tuple[object, ...], AskResult] = LRUCache(settings.answer_cache_size)
         self.audit = AuditLog(settings.data_dir / "audit.jsonl")
         # The optional LLM mode rephrases the extractive answer's clauses; tests inject a fake model.
         self.llm: LLMAnswerer | None = _llm(settings, chat_model)
@@ -130,12 +133,24 @@ class DutyDesk:
         In the LLM mode the model rephrases the cited clauses; the extractive answer stands in
         (mode "fallback") whenever the model fails or cites what it was not given.
         """
+        key = None if conversation_id else self._cache_key(question, top_k)
+        cached = self._cache.get(key) if key else None
+        if cached is not None:
+            return dataclasses.replace(cached, retrieve_ms=0.0, answer_ms=0.0)
         result = self.prepare(question, top_k, conversation_id)
         if self.llm is not None and not result.answer.refused:
             started = time.perf_counter()
             result.answer = self.llm.answer(result.retrieval, self.knowledge(), result.answer, limit=top_k)
             result.answer_ms += (time.perf_counter() - started) * 1000
+        if key and result.answer.mode != "fallback":  # a fallback may be a passing outage: ask again next time
+            self._cache.put(key, result)
         return result
+
+    def _cache_key(self, question: str, top_k: int | None) -> tuple[object, ...] | None:
+        """Same index generation, same question, same top_k: the same answer."""
+        if not isinstance(question, str):
+            return None
+        return (self._stamp(), " ".join(question.split()), top_k)
 
     async def answer_stream(self, result: AskResult, top_k: int | None = None) -> AsyncIterator[object]:
         """The model's tokens as they come, then the validated answer (just the answer without an LLM)."""
@@ -161,6 +176,18 @@ class DutyDesk:
         if conversation_id:
             self.conversations.remember(conversation_id, question, answer.owner)
         return AskResult(answer, retrieval, (retrieved - started) * 1000, (finished - retrieved) * 1000, question)
+
+    def health(self) -> dict[str, object]:
+        """What the index holds, after checking the vector store answers (BackendUnavailableError if not)."""
+        knowledge = self.knowledge()
+        try:
+            count = knowledge.collection.count()
+        except Exception as exc:
+            self._knowledge = None  # reconnect on the next request
+            raise BackendUnavailableError(f"向量库不可用：{exc}") from exc
+        return {"status": "ok", "generation": knowledge.manifest.generation,
+                "documents": len(knowledge.manifest.documents), "clauses": len(knowledge.clauses),
+                "vectors": count, "embedder": knowledge.manifest.embedder}
 
     def clause(self, clause_id: str) -> Clause:
         """A clause by id (NotFoundError if unknown)."""

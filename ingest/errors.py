@@ -6,9 +6,10 @@ class DutyDeskError(Exception):
 
     status_code = 500
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.retry_after = retry_after  # seconds, for errors a client should retry later
 
 
 class LoadError(DutyDeskError):

@@ -526,9 +526,14 @@ def test_bad_verify_json_is_a_client_error(client: httpx.Client, body: Any) -> N
 
 
 def test_validation_errors_do_not_echo_huge_input(client: httpx.Client) -> None:
-    response = client.post("/ask", json={"question": "门" * 100_000})
+    response = client.post("/ask", json={"question": "门" * 50_000})  # 150 KB: under the body limit
     assert_client_error(response, 422)
     assert len(response.content) < 2000
+
+
+def test_a_body_over_the_size_limit_is_413(client: httpx.Client) -> None:
+    response = client.post("/ask", json={"question": "门" * 100_000})  # 300 KB > DUTYDESK_MAX_REQUEST_BYTES
+    assert_client_error(response, 413)
 
 
 def test_wrong_method_and_unknown_path_are_json_4xx(client: httpx.Client) -> None:
