@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Literal
 
+import prompts
 from bot.knowledge import Knowledge
 from bot.retrieve import Hit, Retrieval
 from bot.support import Support
@@ -30,7 +30,6 @@ _TEXT_OWNER = [
 ]
 _ROLE_END = ("处", "室", "科", "办", "部", "馆", "中心", "组", "会", "员", "师", "长", "主任", "人员", "书记", "干事")
 _SECOND_CLAUSE_RATIO = 0.8  # quote a second clause only when it ranks nearly as high as the first
-_PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
 
 
 @dataclass
@@ -47,7 +46,7 @@ class Answer:
 
 def refusal_message() -> str:
     """The fixed message for questions the rules do not answer."""
-    return (_PROMPTS / "refusal.txt").read_text(encoding="utf-8").strip()
+    return prompts.path("refusal.txt").read_text(encoding="utf-8").strip()
 
 
 def detect_intent(question: str, owners: list[str]) -> Intent:
@@ -125,7 +124,7 @@ def _best_owned(retrieval: Retrieval) -> Hit:
 
 def _duties(owner: str, knowledge: Knowledge, retrieval: Retrieval) -> Answer:
     """List every clause of the owner in document order."""
-    clauses = knowledge.owner_clauses(owner)
+    clauses = _distinct(knowledge.owner_clauses(owner))
     scores = {hit.clause.id: hit for hit in retrieval.hits}
     hits = [scores.get(c.id) or Hit(c, 0.0, 0.0, 0.0) for c in clauses]
     contact = knowledge.owners[owner].contact
@@ -133,6 +132,17 @@ def _duties(owner: str, knowledge: Knowledge, retrieval: Retrieval) -> Answer:
     lines = [f"{owner}{reach}的职责共 {len(hits)} 条（{_source_line(clauses[0])}）："]
     lines += [f"{n}. {_quote(hit, n)}" for n, hit in enumerate(hits, start=1)]
     return Answer(text="\n".join(lines), citations=hits, owner=owner, contact=contact)
+
+
+def _distinct(clauses: list[Clause]) -> list[Clause]:
+    """Clauses without repeats of the same text (a document ingested twice under two names)."""
+    seen: set[str] = set()
+    kept = []
+    for clause in clauses:
+        if clause.sha256 not in seen:
+            seen.add(clause.sha256)
+            kept.append(clause)
+    return kept
 
 
 def _contact(owner: str, knowledge: Knowledge, retrieval: Retrieval) -> Answer:

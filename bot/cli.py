@@ -56,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("已中断", file=sys.stderr)
         return 130
+    except OSError as exc:  # a full disk, a read-only data dir: one line, no traceback
+        print(f"错误：读写失败（{exc.strerror or exc}）：{exc.filename or ''}", file=sys.stderr)
+        return 2
 
 
 def _desk(settings: Settings):  # type: ignore[no-untyped-def]

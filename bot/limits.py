@@ -7,6 +7,7 @@ import threading
 import time
 from collections import deque
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -39,8 +40,11 @@ class BodyLimit:
             await _too_large(send, self.limit)
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(HTTPException):
+    """Raised mid-read; FastAPI re-raises HTTPExceptions from body parsing instead of turning them into 400."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=413)
 
 
 async def _too_large(send: Send, limit: int) -> None:

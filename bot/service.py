@@ -97,7 +97,8 @@ class DutyDesk:
     def ingest(self, paths: list[Path] | None = None, progress: Progress | None = None) -> IngestReport:
         """Bring the index in line with the documents (default: the knowledge dir)."""
         roots = paths or [self.settings.knowledge_dir]
-        report = run_ingest(roots, self.settings.knowledge_dir, self.store, self.embedder, progress)
+        report = run_ingest(roots, self.settings.knowledge_dir, self.store, self.embedder, progress,
+                            self.settings.max_document_bytes)
         self._knowledge = None
         return report
 

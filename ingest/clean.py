@@ -20,7 +20,7 @@ _BOILERPLATE_LINE = re.compile(
 )
 # A publication stamp such as "时间:2023-04-10 11:22:22 工作计划 我要投稿".
 _STAMP_LINE = re.compile(r"^(?:发布)?(?:时间|日期|发布时间|更新时间)\s*[:：]\s*\d{4}[-/年.]\d{1,2}[-/月.]\d{1,2}")
-_DATE_ONLY = re.compile(r"^[\d\s:：/\-.年月日]+$")
+_DATE_ONLY = re.compile(r"^(?:\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?\s*)?(?:\d{1,2}:\d{2}(?::\d{2})?)?$")
 # "【…】相关文章:" / "相关阅读：" opens a trailing list of links to other articles.
 _RELATED_HEAD = re.compile(r"(?:相关文章|相关阅读|相关推荐|相关内容|更多相关|猜你喜欢|热门推荐)\s*[:：]?\s*$")
 # A link-list entry: a short title, often ending in a date such as "教育局督导工作总结03-03".
@@ -77,7 +77,7 @@ def _is_boilerplate(line: str) -> bool:
         return False
     if _BOILERPLATE_LINE.match(line) or _STAMP_LINE.match(line):
         return True
-    return bool(_DATE_ONLY.match(line)) and any(ch.isdigit() for ch in line)
+    return bool(_DATE_ONLY.match(line)) and any(ch.isdigit() for ch in line)  # a bare date or time stamp
 
 
 def _drop_related_blocks(lines: list[tuple[int, str]]) -> list[tuple[int, str]]:

@@ -58,6 +58,11 @@ def _decode(data: bytes) -> str:
     if b"\x00" in data:  # NUL never occurs in text in any of the encodings above
         raise LoadError("看起来是二进制文件而不是文本（含有 NUL 字节）")
     tried: list[tuple[float, str]] = []
+    utf8 = _strict(data, "utf-8")
+    # Valid UTF-8 with multi-byte sequences is practically never another encoding by accident, while
+    # a short text with a few Latin accents or symbols scores low on the CJK-tuned quality measure.
+    if utf8 is not None and not data.isascii() and _quality(utf8) >= 0.3:
+        return utf8
     for encoding in _CANDIDATE_ENCODINGS:
         text = _strict(data, encoding)
         if text is not None:
@@ -694,7 +699,10 @@ def load_text(path: Path) -> str:
     data = _read_bytes(path)
     if not data:
         raise LoadError("文件为空（0 字节）")
-    return loader(data)
+    try:
+        return loader(data)
+    except RecursionError as exc:  # pathologically nested HTML/XML
+        raise LoadError("文档结构嵌套过深，无法解析") from exc
 
 
 def _read_bytes(path: Path) -> bytes:

@@ -13,8 +13,8 @@ _CN = "零〇一二三四五六七八九十百千两"
 # Order matters: the first pattern that matches names the style. Each captures (label, number).
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("chapter", re.compile(rf"^(第([{_CN}\d]+)(?:章|编|部分|部))\s*")),
-    ("jie", re.compile(rf"^(第([{_CN}\d]+)节)\s*")),
-    ("article", re.compile(rf"^(第([{_CN}\d]+)条)\s*")),
+    ("jie", re.compile(rf"^(第([{_CN}\d]+)[节節])\s*")),
+    ("article", re.compile(rf"^(第([{_CN}\d]+)[条條])\s*")),
     ("cn", re.compile(rf"^(([{_CN}]+)\s*[、.．])\s*")),
     ("paren_cn", re.compile(rf"^([（(]\s*([{_CN}]+)\s*[)）][、.．]?)\s*")),
     ("paren_num", re.compile(r"^([（(]\s*(\d{1,3})\s*[)）][、.．]?)\s*")),

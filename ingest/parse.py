@@ -74,6 +74,8 @@ def parse(doc: CleanText, path: str, title: str, doc_id: str) -> list[Clause]:
     index = 0
     while index < len(lines):
         number, text = lines[index]
+        if index and number != lines[index - 1][0] + 1:
+            _close_draft(state)  # cleaning removed a line here: never join text across the gap
         if is_table_line(text):
             index = _take_table(lines, index, state)
             continue
@@ -309,8 +311,9 @@ def _table_row(state: _State, base: list[Frame], row: TableRow, current: Frame |
     state.stack = [*base, current] if current is not None else list(base)
     items = [value for _, value in row.pairs if _itemised(row, value)]
     plain = [value for _, value in row.pairs if value and not _itemised(row, value)] if items else row.cells
-    if plain:
-        _emit(state, " ".join(plain), None, row.line)
+    text = " ".join(" ".join(row.pieces(value)) for value in plain).strip()
+    if text:
+        _emit(state, text, None, row.line)
         _close_draft(state)
     for value in items:
         _table_items(state, row, value)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 import time
 from collections.abc import Callable, Iterable
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 _EFFECTIVE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日\s*(?:起)?\s*(?:施行|实施|执行|生效|发布|印发)")
 _ISO_DATE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})")
 _TITLE_LINE_MAX = 40
+MAX_DOCUMENT_BYTES = 10_000_000  # a rule document is kilobytes; tens of megabytes is a mistake or an attack
 
 Progress = Callable[[Iterable, str, int], Iterable]
 
@@ -56,32 +58,61 @@ class _Source:
     sha256: str
 
 
-def discover(roots: list[Path], knowledge_dir: Path) -> tuple[list[_Source], list[tuple[str, str]]]:
-    """Supported files under the roots, with their keys and hashes; unreadable paths are reported."""
+def discover(roots: list[Path], knowledge_dir: Path, max_bytes: int = MAX_DOCUMENT_BYTES
+             ) -> tuple[list[_Source], list[tuple[str, str]]]:
+    """Supported files under the roots, once each, with keys and hashes; unusable files are reported."""
     sources: list[_Source] = []
     problems: list[tuple[str, str]] = []
+    seen: set[str] = set()
     for root in roots:
         if not root.exists():
-            problems.append((str(root), "路径不存在"))
+            problems.append((str(root), "路径不存在（或链接失效）"))
             continue
-        files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
-        for path in files:
-            if path.name.startswith(".") or (root.is_dir() and path.suffix.lower() not in SUPPORTED_SUFFIXES):
+        for path in _candidates(root):
+            key = _key(path, knowledge_dir)
+            if key in seen:  # overlapping roots, or the same file named twice
                 continue
-            try:
-                digest = hashlib.sha256(path.read_bytes()).hexdigest()
-            except OSError as exc:
-                problems.append((_key(path, knowledge_dir), f"无法读取：{exc.strerror}"))
+            seen.add(key)
+            problem = _unusable(path, key, max_bytes)
+            if problem is not None:
+                problems.append((key.encode("utf-8", "replace").decode("utf-8"), problem))
                 continue
-            sources.append(_Source(path, _key(path, knowledge_dir), digest))
+            sources.append(_Source(path, key, hashlib.sha256(path.read_bytes()).hexdigest()))
     return sources, problems
 
 
-def _key(path: Path, knowledge_dir: Path) -> str:
+def _candidates(root: Path) -> list[Path]:
+    """The root itself, or the visible files with a supported suffix below it (symlinks included)."""
+    if not root.is_dir():
+        return [root]
+    found = (p for p in root.rglob("*") if p.is_file() or p.is_symlink())
+    return sorted(p for p in found if not p.name.startswith(".") and p.suffix.lower() in SUPPORTED_SUFFIXES)
+
+
+def _unusable(path: Path, key: str, max_bytes: int) -> str | None:
+    """Why a file can't be ingested (before reading it), or None."""
     try:
-        return path.resolve().relative_to(knowledge_dir.resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        return "文件名不是有效的 UTF-8（可能来自 GBK 压缩包），请重命名后再导入"
+    if path.is_symlink() and not path.exists():
+        return "链接失效或形成循环"
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            return f"文件过大（{size / 1e6:.1f} MB），上限 {max_bytes / 1e6:.0f} MB（DUTYDESK_MAX_DOCUMENT_BYTES）"
+        path.read_bytes()[:0]
+    except OSError as exc:
+        return f"无法读取：{exc.strerror or exc}"
+    return None
+
+
+def _key(path: Path, knowledge_dir: Path) -> str:
+    """The path relative to the knowledge dir as found (a symlink keeps its own name), else as given."""
+    absolute, base = os.path.normpath(path.absolute()), os.path.normpath(knowledge_dir.absolute())
+    if absolute == base or absolute.startswith(base + os.sep):
+        return Path(os.path.relpath(absolute, base)).as_posix()
+    return path.as_posix()
 
 
 def _in_scope(key: str, roots: list[Path], knowledge_dir: Path) -> bool:
@@ -126,7 +157,7 @@ def _effective(declared: str | None, text: str) -> str | None:
 
 
 def run_ingest(roots: list[Path], knowledge_dir: Path, store: IndexStore, embedder: Embedder,
-               progress: Progress | None = None) -> IngestReport:
+               progress: Progress | None = None, max_bytes: int = MAX_DOCUMENT_BYTES) -> IngestReport:
     """Bring the index in line with the documents under roots; see the module docstring."""
     started = time.perf_counter()
     report = IngestReport()
@@ -139,7 +170,8 @@ def run_ingest(roots: list[Path], knowledge_dir: Path, store: IndexStore, embedd
         else:
             previous_usable = previous
         old_clauses = _clauses_by_doc(store, previous_usable)
-        documents, clauses = _collect(roots, knowledge_dir, previous, previous_usable, old_clauses, report, progress)
+        documents, clauses = _collect(roots, knowledge_dir, previous, previous_usable, old_clauses, report, progress,
+                                      max_bytes)
         report.clauses = len(clauses)
         if report.changed or previous_usable is None and clauses:
             vectors = _vectors(store, previous_usable, clauses, embedder, report, progress)
@@ -159,9 +191,9 @@ def _clauses_by_doc(store: IndexStore, manifest: Manifest | None) -> dict[str, l
 
 def _collect(roots: list[Path], knowledge_dir: Path, previous: Manifest | None, usable: Manifest | None,
              old_clauses: dict[str, list[Clause]], report: IngestReport,
-             progress: Progress | None) -> tuple[dict[str, DocumentEntry], list[Clause]]:
+             progress: Progress | None, max_bytes: int) -> tuple[dict[str, DocumentEntry], list[Clause]]:
     """Decide each document's fate and gather the clauses of the next generation."""
-    sources, problems = discover(roots, knowledge_dir)
+    sources, problems = discover(roots, knowledge_dir, max_bytes)
     report.failed.extend(problems)
     known = usable.documents if usable else {}
     documents: dict[str, DocumentEntry] = {}

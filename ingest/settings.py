@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     answer_cache_size: int = Field(default=1024, ge=0, le=1_000_000)
     api_rate_limit: int = Field(default=0, ge=0)  # /ask requests per minute per client address; 0 = off
     max_request_bytes: int = Field(default=262_144, ge=1024)
+    max_document_bytes: int = Field(default=10_000_000, ge=1024)
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)

@@ -32,6 +32,7 @@ _COLLECTION_PREFIX = "dutydesk_g"
 _MANIFEST = "manifest.json"
 _HISTORY = "history.jsonl"
 _VERSIONS = "versions.jsonl"
+CHROMA_TIMEOUT_S = 5.0
 
 
 def utc_now() -> str:
@@ -102,6 +103,7 @@ class IndexStore:
                     self._client = chromadb.HttpClient(
                         host=url.hostname or "127.0.0.1", port=url.port or 8000,
                         ssl=url.scheme == "https", settings=settings)
+                    _set_timeout(self._client, CHROMA_TIMEOUT_S)
                 else:
                     self.data_dir.mkdir(parents=True, exist_ok=True)
                     self._client = chromadb.PersistentClient(path=str(self.data_dir / "chroma"), settings=settings)
@@ -116,6 +118,8 @@ class IndexStore:
         except BackendUnavailableError:
             raise
         except Exception as exc:
+            if _is_connection_error(exc):  # the server is down: the index may be fine
+                raise BackendUnavailableError(f"向量库不可用：{type(exc).__name__}") from exc
             raise IndexMissingError(f"索引集合 {name} 不存在，请重新运行 dutydesk ingest") from exc
 
     # -- manifest and generations ---------------------------------------------------------
@@ -189,9 +193,11 @@ class IndexStore:
         self._fill_collection(name, clauses, vectors)
         manifest = Manifest(format=FORMAT_VERSION, generation=generation, collection=name,
                             embedder=embedder, created_at=utc_now(), documents=documents)
+        _atomic_write(self.data_dir / _MANIFEST, manifest.to_json())
+        # After the swap: a failed ingest must not log versions that never went live. A crash
+        # between the two is healed by the next ingest, which compares against these logs.
         self._record_history(clauses)
         self._record_versions(documents, clauses)
-        _atomic_write(self.data_dir / _MANIFEST, manifest.to_json())
         self._drop_old(keep={generation, previous.generation if previous else generation})
         return manifest
 
@@ -263,6 +269,26 @@ class IndexStore:
         for directory in root.iterdir() if root.exists() else []:
             if directory.name.isdigit() and int(directory.name) not in keep:
                 shutil.rmtree(directory, ignore_errors=True)
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    """Whether an exception (or its cause) says the server could not be reached."""
+    import httpx
+
+    while exc is not None:
+        if isinstance(exc, (httpx.TransportError, ConnectionError, TimeoutError)):
+            return True
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return False
+
+
+def _set_timeout(client: Any, seconds: float) -> None:
+    """chromadb's HTTP client waits forever on a hung server; give every request a deadline."""
+    import httpx
+
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if session is not None:
+        session.timeout = httpx.Timeout(seconds)
 
 
 def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:

@@ -198,9 +198,6 @@ def test_body_just_under_the_limit_is_not_413(client: httpx.Client) -> None:
     assert_client_error(client.post("/ask", content=body, headers=JSON), 422)
 
 
-@pytest.mark.xfail(strict=True, reason="BodyLimit raises _TooLarge inside the app's receive(); FastAPI turns any "
-                                       "exception while reading the body into 400 'There was an error parsing the "
-                                       "body', so a chunked over-size body gets 400 instead of 413")
 @pytest.mark.parametrize("route", ["/ask", "/verify/batch"])
 def test_chunked_over_size_body_is_413(client: httpx.Client, route: str) -> None:
     """Without Content-Length (chunked transfer), an over-size body is still a 413."""

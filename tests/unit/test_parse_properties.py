@@ -150,9 +150,9 @@ def made_of_pieces(text: str, pieces: tuple[str, ...]) -> bool:
 
 # Known bugs (each has its own strict-xfail test below). While they stand, the properties tolerate
 # exactly them, so that the properties keep finding new failures; set both to False once fixed.
-TOLERATE_JOIN_OVER_DROPPED_LINE = True  # see test_wrapped_clause_does_not_join_over_a_dropped_line
-TOLERATE_BR_IN_PLAIN_CELL = True  # see test_plain_table_cell_keeps_no_br_markup
-TOLERATE_UTF8_MISDECODING = True  # see test_short_utf8_file_is_read_as_utf8
+TOLERATE_JOIN_OVER_DROPPED_LINE = False  # see test_wrapped_clause_does_not_join_over_a_dropped_line
+TOLERATE_BR_IN_PLAIN_CELL = False  # see test_plain_table_cell_keeps_no_br_markup
+TOLERATE_UTF8_MISDECODING = False  # see test_short_utf8_file_is_read_as_utf8
 
 
 def check_clauses(clauses: list[Clause], lines: list[str], kept: set[int] | None = None) -> None:
@@ -283,8 +283,6 @@ def test_degenerate_documents(text: str) -> None:
 # --- known bugs found by the properties (strict xfail: they pass once fixed) ----------------------
 
 
-@pytest.mark.xfail(strict=True, reason="clean() drops any digits-and-dashes line as a 'bare date': a phone number "
-                                       "or amount on its own line is lost")
 @pytest.mark.parametrize(("text", "fact"), [
     ("第五条 值班电话：\n0535-3450836\n", "0535-3450836"),
     ("联系人：王老师，手机：\n13912345678\n", "13912345678"),
@@ -295,8 +293,6 @@ def test_number_line_is_not_dropped_as_a_date(text: str, fact: str) -> None:
     assert any(fact in squash(c.text) for c in clauses), [c.text for c in clauses]
 
 
-@pytest.mark.xfail(strict=True, reason="a wrapped clause joins across a line clean() dropped (boilerplate/date), "
-                                       "so its text is not verbatim from its cited lines")
 def test_wrapped_clause_does_not_join_over_a_dropped_line() -> None:
     """Line-wrap repair must not splice text around a removed line."""
     text = "1．教师应当在每学期开学前一周内，完成\n立即下载\n个人工作计划的填报。"
@@ -306,8 +302,6 @@ def test_wrapped_clause_does_not_join_over_a_dropped_line() -> None:
         assert squash(clause.text) in cited, (clause.text, clause.source)
 
 
-@pytest.mark.xfail(strict=True, reason="a table cell with a single <br>-piece (trailing/leading <br>) keeps the "
-                                       "literal <br> markup in the clause text")
 @pytest.mark.parametrize("text", [
     "|部门|职责|\n|---|---|\n|教务处|负责排课<br>|\n",
     "|<br>|\n",
@@ -319,8 +313,6 @@ def test_plain_table_cell_keeps_no_br_markup(text: str) -> None:
     assert not any("<br" in t.lower() for t in texts), texts
 
 
-@pytest.mark.xfail(strict=True, reason="a short, valid UTF-8 file whose non-ASCII characters are mostly Latin-1 "
-                                       "letters or symbols scores < 0.9 and is decoded as GB18030/CP932 mojibake")
 @pytest.mark.parametrize("text", ["Lycée français · école\n", "水温 ≥ 60°C，≤ 80°C\n", "×÷±°\n"])
 def test_short_utf8_file_is_read_as_utf8(scratch: Path, text: str) -> None:
     """Bytes that are valid UTF-8 (with multi-byte sequences) are UTF-8."""
