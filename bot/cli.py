@@ -129,7 +129,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _eval(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.evaluate import evaluate, load_gold
+    from bot.evaluate import evaluate, llm_figures, load_gold
 
     questions = load_gold(args.gold)
     desk = _desk(settings)
@@ -140,7 +140,7 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(metrics, ensure_ascii=False))
         return 0
     _print_outcomes(report)
-    for key, value in metrics.items():
+    for key, value in {**metrics, **(llm_figures(report) or {})}.items():
         print(f"{key:20} {value}")
     return 0
 

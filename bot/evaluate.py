@@ -36,6 +36,8 @@ class Outcome:
     refused: bool
     owner: str | None
     milliseconds: float
+    mode: str = "extractive"
+    cited_in_context: bool = True  # every citation is a clause the retrieval handed to the answerer
 
 
 @dataclass
@@ -61,6 +63,17 @@ class Report:
             "latency_ms_p50": round(_percentile(latencies, 50), 2) if latencies else None,
             "latency_ms_p95": round(_percentile(latencies, 95), 2) if latencies else None,
         }
+
+
+def llm_figures(report: Report) -> dict[str, float | int] | None:
+    """In LLM mode: how often the model's answer was used, and the share of answers whose citations
+    all resolve to clauses that were in its context (1.0 by construction; counted to prove it)."""
+    llm = [o for o in report.outcomes if o.mode in ("llm", "fallback")]
+    if not llm:
+        return None
+    return {"llm_answers": sum(o.mode == "llm" for o in llm), "fallbacks": sum(o.mode == "fallback" for o in llm),
+            "citations_in_context": round(sum(o.cited_in_context for o in llm if o.mode == "llm")
+                                          / max(1, sum(o.mode == "llm" for o in llm)), 4)}
 
 
 def _share(items: list[Outcome], test: Any) -> float | None:
@@ -135,5 +148,8 @@ def evaluate(desk: DutyDesk, questions: list[GoldQuestion]) -> Report:
         result = desk.ask(gold.question)
         elapsed = (time.perf_counter() - started) * 1000
         rank = first_hit(ranked_clauses(result), gold.any_of) if gold.kind != "refuse" else None
-        report.outcomes.append(Outcome(gold, rank, result.answer.refused, result.answer.owner, elapsed))
+        context = {hit.clause.id for hit in result.retrieval.hits}
+        in_context = all(hit.clause.id in context for hit in result.answer.citations)
+        report.outcomes.append(Outcome(gold, rank, result.answer.refused, result.answer.owner, elapsed,
+                                       result.answer.mode, in_context))
     return report

@@ -4,6 +4,8 @@
 import { api } from "./api.js";
 import { diffChars, h, replace } from "./dom.js";
 
+const CONVERSATION = `web-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+
 const $ = (id) => document.getElementById(id);
 const NARROW = window.matchMedia("(max-width: 900px)");
 const REDUCED_MOTION = window.matchMedia("(prefers-reduced-motion: reduce)");
@@ -93,7 +95,8 @@ $("ask-form").addEventListener("submit", async (event) => {
   $("answers").setAttribute("aria-busy", "true");
   $("ask-status").textContent = "正在查找相关条款…";
   try {
-    const data = await api("/ask", { question });
+    // One conversation per page: "那他们的电话呢？" after a who-answer means that department.
+    const data = await api("/ask", { question, conversation_id: CONVERSATION });
     $("ask-status").textContent = "";
     showAnswer(question, data);
     input.value = "";

@@ -77,3 +77,18 @@ def test_ask_stream_rejects_a_bad_question_before_streaming(tmp_path: Path, fake
     with make_client(tmp_path, fake_url[1], "good") as client:
         response = client.post("/ask/stream", json={"question": "   "})
     assert response.status_code == 422 and "detail" in response.json()
+
+
+def test_eval_in_llm_mode_counts_citations_in_context(tmp_path: Path, fake_url: tuple[FakeOpenAI, str]) -> None:
+    from bot.evaluate import GoldQuestion, evaluate, llm_figures
+
+    (tmp_path / "knowledge").mkdir(exist_ok=True)
+    (tmp_path / "knowledge" / "岗位职责.txt").write_text(CORPUS, encoding="utf-8")
+    settings = Settings(_env_file=None, data_dir=tmp_path / "data", knowledge_dir=tmp_path / "knowledge",  # type: ignore[call-arg]
+                        answer_mode="llm", llm_base_url=fake_url[1], llm_model="invented",
+                        llm_api_key=SecretStr(API_KEY), llm_timeout_s=2.0)
+    desk = DutyDesk(settings, BigramEmbedder())
+    desk.ingest()
+    report = evaluate(desk, [GoldQuestion("q1", KEY_QUESTION, "fact", None, (KEY_TEXT,))])
+    assert report.outcomes[0].mode == "llm" and report.outcomes[0].rank == 1
+    assert llm_figures(report) == {"llm_answers": 1, "fallbacks": 0, "citations_in_context": 1.0}
