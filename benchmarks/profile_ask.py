@@ -43,7 +43,7 @@ def step_breakdown(desk: Any, questions: list[str], rounds: int) -> dict[str, li
             lexical = knowledge.lexical_scores(lexical_query(question) or question)
             t3 = time.perf_counter()
             terms = key_terms(question)
-            weights = term_weights(terms, knowledge.corpus_text, len(knowledge.clauses))
+            weights = term_weights(terms, knowledge.term_count, len(knowledge.clauses))
             t4 = time.perf_counter()
             candidates = list(dict.fromkeys([*dense, *(knowledge.clauses[i].id for i in retrieve._top_rows(lexical))]))
             retrieve.mentioned_owners(question, list(knowledge.owners))

@@ -43,6 +43,14 @@ class Knowledge:
         self.compact = {c.id: _compact(c) for c in self.clauses}
         self.corpus_text = "\n".join(context + text for context, text in self.compact.values())
         self._row = {c.id: i for i, c in enumerate(self.clauses)}
+        # Per-owner and per-section lists, so a duty list does not scan every clause of a large index.
+        self._by_owner: dict[str, list[Clause]] = {}
+        self._by_section: dict[tuple[str, tuple[str, ...]], list[Clause]] = {}
+        for clause in self.clauses:
+            if clause.owner:
+                self._by_owner.setdefault(clause.owner, []).append(clause)
+            self._by_section.setdefault((clause.doc_id, clause.section), []).append(clause)
+        self._term_counts: dict[str, int] = {}
 
     @classmethod
     def load(cls, store: IndexStore, embedder_name: str) -> Knowledge:
@@ -70,11 +78,18 @@ class Knowledge:
 
     def section(self, clause: Clause) -> list[Clause]:
         """All clauses sharing this clause's document and section, in document order."""
-        return [c for c in self.clauses if c.doc_id == clause.doc_id and c.section == clause.section]
+        return list(self._by_section.get((clause.doc_id, clause.section), []))
 
     def owner_clauses(self, name: str) -> list[Clause]:
         """All clauses of an owner, in document order."""
-        return [c for c in self.clauses if c.owner == name]
+        return list(self._by_owner.get(name, []))
+
+    def term_count(self, term: str) -> int:
+        """How often a term occurs in all clause context (memoised: scanning is linear in the index)."""
+        count = self._term_counts.get(term)
+        if count is None:
+            count = self._term_counts[term] = self.corpus_text.count(term)
+        return count
 
     def dense(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
         """The k nearest clauses by cosine similarity."""

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -52,10 +53,16 @@ def owner_aliases(name: str) -> list[str]:
     return aliases
 
 
+@lru_cache(maxsize=8)
+def _alias_candidates(owners: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(alias, owner) pairs, longest alias first: built once per set of owners, not per question."""
+    return sorted(((alias, name) for name in owners for alias in owner_aliases(name)),
+                  key=lambda pair: (-len(pair[0]), pair[0] != pair[1]))
+
+
 def mentioned_owners(question: str, owners: list[str]) -> list[str]:
     """Owners the question names, longest names first, no two claiming the same characters."""
-    candidates = sorted(((alias, name) for name in owners for alias in owner_aliases(name)),
-                        key=lambda pair: (-len(pair[0]), pair[0] != pair[1]))
+    candidates = [(a, n) for a, n in _alias_candidates(tuple(owners)) if a in question]
     taken = [False] * len(question)
     found: list[str] = []
     for alias, name in candidates:
@@ -107,7 +114,7 @@ class Retriever:
         # The owner a question names is matched by the owner lift, not as a key term: its name
         # often appears only in headings, and segmenters split "后勤保障处有…" into odd words.
         terms = key_terms(blank_owner_mentions(question, owners))
-        weights = term_weights(terms, knowledge.corpus_text, len(knowledge.clauses))
+        weights = term_weights(terms, knowledge.term_count, len(knowledge.clauses))
         dense = dict(knowledge.dense(self._embed(question), _POOL))
         # BM25 without question words: "是/谁/的" would otherwise outvote the subject of the question.
         lexical = knowledge.lexical_scores(lexical_query(question) or question)
@@ -139,5 +146,10 @@ def _minmax(values: dict[str, float | None]) -> dict[str, float]:
 
 
 def _top_rows(scores: np.ndarray) -> list[int]:
-    """Rows of the best-scoring clauses (score > 0), best first."""
-    return [int(i) for i in np.argsort(-scores)[:_POOL] if scores[i] > 0]
+    """Rows of the best-scoring clauses (score > 0), best first (a partial sort: the index may be large)."""
+    if len(scores) > _POOL:
+        top = np.argpartition(-scores, _POOL)[:_POOL]
+        top = top[np.argsort(-scores[top])]
+    else:
+        top = np.argsort(-scores)
+    return [int(i) for i in top if scores[i] > 0]

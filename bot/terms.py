@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 
 import rjieba
 
@@ -36,9 +37,9 @@ def lexical_query(question: str) -> str:
     return "".join(" " if word.strip() in _STOPWORDS else word for word in rjieba.cut(question)).strip()
 
 
-def term_weights(terms: list[str], corpus: str, documents: int) -> dict[str, float]:
-    """Inverse frequency of each term in the corpus text; a term the corpus never uses weighs most."""
-    return {t: math.log((documents + 1) / (min(corpus.count(t), documents) + 0.5)) for t in terms}
+def term_weights(terms: list[str], count: Callable[[str], int], documents: int) -> dict[str, float]:
+    """Inverse frequency of each term (count(term) = its occurrences); a term never used weighs most."""
+    return {t: math.log((documents + 1) / (min(count(t), documents) + 0.5)) for t in terms}
 
 
 def term_match(term: str, text: str) -> float:
