@@ -9,16 +9,14 @@ the DUTYDESK_MAX_REQUEST_BYTES limit (413) and the optional DUTYDESK_API_RATE_LI
 """
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import httpx
 import pytest
+from root_fixtures import FIXTURES
 
 from bot.service import DutyDesk
 from ingest.settings import Settings
@@ -29,19 +27,6 @@ DEFAULT_BODY_LIMIT = 262_144
 EVIL_ORIGIN = "http://evil.example"
 
 
-def _root_conftest() -> ModuleType:
-    """tests/conftest.py as a module (HashEmbedder, SMALL_CORPUS, write_docs) for module-scoped fixtures."""
-    name = "dutydesk_tests_root_conftest"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, ROOT / "tests" / "conftest.py")
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        sys.modules[name] = module
-    return sys.modules[name]
-
-
-FIXTURES = _root_conftest()
 
 
 def make_desk(root: Path, **overrides: Any) -> DutyDesk:

@@ -11,14 +11,13 @@ Deterministic (`derandomize=True`, no example database); about 30 s for the whol
 """
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import ModuleType, SimpleNamespace
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from root_fixtures import FIXTURES
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
@@ -36,19 +35,6 @@ ADMIN_TOKEN = "schemathesis-admin-token"
 EXAMPLES = {GenerationMode.POSITIVE: 25, GenerationMode.NEGATIVE: 25}
 
 
-def _root_conftest() -> ModuleType:
-    """tests/conftest.py as a module (HashEmbedder, SMALL_CORPUS, write_docs) for module-scoped fixtures."""
-    name = "dutydesk_tests_root_conftest"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, ROOT / "tests" / "conftest.py")
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        sys.modules[name] = module
-    return sys.modules[name]
-
-
-FIXTURES = _root_conftest()
 
 # The spec does not depend on the index: build it once at collection time from an app whose desk
 # is never used, so that every operation becomes its own test id.

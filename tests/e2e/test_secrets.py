@@ -9,7 +9,6 @@ stdout/stderr). No secret, nor any 12-character piece of one, may appear anywher
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import os
@@ -21,11 +20,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import httpx
 import pytest
+from root_fixtures import FIXTURES
 import uvicorn
 from fake_openai import FakeOpenAI, Script, serving
 
@@ -43,19 +42,6 @@ WINDOW = 12  # any run of this many characters of a secret counts as a leak
 QUESTION = "出纳员有哪些职责？"
 
 
-def _root_conftest() -> ModuleType:
-    """tests/conftest.py as a module (HashEmbedder, SMALL_CORPUS, write_docs)."""
-    name = "dutydesk_tests_root_conftest"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, ROOT / "tests" / "conftest.py")
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        sys.modules[name] = module
-    return sys.modules[name]
-
-
-FIXTURES = _root_conftest()
 
 
 def leaks(text: str, secrets: dict[str, str] = SECRETS) -> list[str]:
