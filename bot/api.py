@@ -35,6 +35,7 @@ def create_app(desk: DutyDesk | None = None, ingest_on_start: bool = True) -> Fa
         app.state.desk = desk or build()
         if ingest_on_start:
             await run_in_threadpool(app.state.desk.ensure_index)
+            await run_in_threadpool(app.state.desk.warm_up)
         yield
 
     settings = desk.settings if desk else get_settings()

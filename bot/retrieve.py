@@ -98,7 +98,7 @@ class Retriever:
     def __init__(self, embedder: Embedder) -> None:
         self.embedder = embedder
 
-    def _embed(self, question: str) -> np.ndarray:
+    def embed(self, question: str) -> np.ndarray:
         """The query vector; any failure of the embedding engine is a 503, not a 500."""
         try:
             return self.embedder.embed_query(question)
@@ -115,7 +115,7 @@ class Retriever:
         # often appears only in headings, and segmenters split "后勤保障处有…" into odd words.
         terms = key_terms(blank_owner_mentions(question, owners))
         weights = term_weights(terms, knowledge.term_count, len(knowledge.clauses))
-        dense = dict(knowledge.dense(self._embed(question), _POOL))
+        dense = dict(knowledge.dense(self.embed(question), _POOL))
         # BM25 without question words: "是/谁/的" would otherwise outvote the subject of the question.
         lexical = knowledge.lexical_scores(lexical_query(question) or question)
         candidates = list(dict.fromkeys([*dense, *(knowledge.clauses[i].id for i in _top_rows(lexical))]))

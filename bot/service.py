@@ -22,7 +22,7 @@ from bot.retrieve import Hit, Retrieval, Retriever, resolve_owner
 from bot.support import assess
 from bot.verify import Part, Verification, split_answer, verify_quote
 from ingest.embed import Embedder, build_embedder
-from ingest.errors import BackendUnavailableError, InvalidRequestError, NotFoundError
+from ingest.errors import BackendUnavailableError, DutyDeskError, InvalidRequestError, NotFoundError
 from ingest.model import Clause
 from ingest.pipeline import IngestReport, Progress, run_ingest
 from ingest.settings import Settings, get_settings
@@ -108,6 +108,21 @@ class DutyDesk:
             return None
         log.info("no index in %s: ingesting %s", self.settings.data_dir, self.settings.knowledge_dir)
         return self.ingest(progress=progress)
+
+    def warm_up(self) -> None:
+        """Load now what the first question would wait for: the snapshot, its vectors, the whole model.
+
+        A backend that is down is not fatal here: the service starts, says so on /healthz, and
+        loads on the first question after the backend is back.
+        """
+        try:
+            self.knowledge().dense(self.retriever.embed("预热"), 1)
+        except DutyDeskError as exc:
+            log.warning("warm-up skipped: %s", exc.message)
+            return
+        warm_up = getattr(self.embedder, "warm_up", None)  # only embedders with mapped files have one
+        if warm_up is not None:
+            warm_up()
 
     def knowledge(self) -> Knowledge:
         """The current snapshot, reloaded whole when another process has swapped the index."""

@@ -5,6 +5,7 @@ list, and a refusal when the rules say nothing. They use the session's one loade
 """
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from bot.answer import Answer, refusal_message
@@ -119,3 +120,37 @@ def test_real_knowledge_a_field_line_answers_a_fact(seed_desk: DutyDesk) -> None
 @pytest.mark.parametrize("question", ["学校什么时候放暑假？", "食堂饭菜多少钱？"])
 def test_real_knowledge_refuses_what_the_rules_do_not_say(seed_desk: DutyDesk, question: str) -> None:
     assert_refused(ask(seed_desk, question))
+
+
+# --- dense search: exact in memory for a school-sized index, chroma's HNSW for a large one ----------
+
+
+@pytest.mark.parametrize("question", ["谁负责教职工邮箱密码重置？", "学校的水电设施坏了找哪个部门？", "图书怎么借"])
+def test_exact_dense_search_ranks_like_chroma(real_desk: DutyDesk, monkeypatch: pytest.MonkeyPatch,
+                                               question: str) -> None:
+    import bot.knowledge
+
+    knowledge = real_desk.knowledge()
+    vector = real_desk.embedder.embed_query(question)
+    assert knowledge.in_memory_vectors  # the embedded store
+    exact = knowledge.dense(vector, 5)
+    monkeypatch.setattr(bot.knowledge, "EXACT_SEARCH_MAX", 0)  # as if the index were too large to hold
+    approximate = knowledge.dense(vector, 5)
+    assert [cid for cid, _ in exact] == [cid for cid, _ in approximate]
+    assert [s for _, s in exact] == pytest.approx([s for _, s in approximate], abs=1e-4)
+    assert len(exact) == 5 and exact[0][1] >= exact[-1][1]
+
+
+def test_a_vector_missing_from_the_store_is_a_clear_503(small_desk: DutyDesk) -> None:
+    from dataclasses import replace
+
+    from bot.knowledge import Knowledge
+    from ingest.errors import BackendUnavailableError
+
+    current = small_desk.knowledge()
+    stranger = replace(current.clauses[0], id="not-in-chroma")
+    broken = Knowledge(current.manifest, [*current.clauses, stranger], current.lexical, current.collection,
+                       in_memory_vectors=True)
+    with pytest.raises(BackendUnavailableError, match="重新运行 dutydesk ingest") as caught:
+        broken.dense(np.ones(384, np.float32) / np.sqrt(384), 3)
+    assert caught.value.status_code == 503
