@@ -193,7 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     with tempfile.TemporaryDirectory(prefix="dutydesk-bench-baseline-") as tmp:
         data_dir = args.data.resolve() if args.data else Path(tmp) / "data"
-        desk = build(Settings(data_dir=data_dir, knowledge_dir=KNOWLEDGE), embedder=embedder)
+        # answer cache off: rounds repeat the questions, and a cache hit would time a dict lookup
+        desk = build(Settings(data_dir=data_dir, knowledge_dir=KNOWLEDGE, answer_cache_size=0), embedder=embedder)
         started = time.perf_counter()
         report = desk.ensure_index()
         if report is not None:

@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     questions = [q.question for _, qs in question_sets(args.sets) for q in qs]
     with tempfile.TemporaryDirectory(prefix="dutydesk-profile-ask-") as tmp:
         data_dir = args.data or Path(tmp) / "data"
-        desk = build(Settings(data_dir=data_dir, knowledge_dir=KNOWLEDGE))
+        desk = build(Settings(data_dir=data_dir, knowledge_dir=KNOWLEDGE, answer_cache_size=0))
         desk.ensure_index()
         for question in questions:  # warm
             desk.ask(question)
