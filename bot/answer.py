@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from itertools import groupby
 from typing import Literal
 
 import prompts
@@ -123,14 +124,23 @@ def _best_owned(retrieval: Retrieval) -> Hit:
 
 
 def _duties(owner: str, knowledge: Knowledge, retrieval: Retrieval) -> Answer:
-    """List every clause of the owner in document order."""
+    """List every clause of the owner in document order, under each document and section it comes from."""
     clauses = _distinct(knowledge.owner_clauses(owner))
     scores = {hit.clause.id: hit for hit in retrieval.hits}
     hits = [scores.get(c.id) or Hit(c, 0.0, 0.0, 0.0) for c in clauses]
     contact = knowledge.owners[owner].contact
     reach = f"（联系电话：{contact}）" if contact else ""
-    lines = [f"{owner}{reach}的职责共 {len(hits)} 条（{_source_line(clauses[0])}）："]
-    lines += [f"{n}. {_quote(hit, n)}" for n, hit in enumerate(hits, start=1)]
+    groups = [(source, list(group)) for source, group in groupby(hits, key=lambda h: _source_line(h.clause))]
+    if len(groups) == 1:
+        lines = [f"{owner}{reach}的职责共 {len(hits)} 条（{groups[0][0]}）："]
+    else:  # several documents or sections: say where each run of items comes from, never just the first
+        lines = [f"{owner}{reach}的职责共 {len(hits)} 条，出自 {len(groups)} 处："]
+    marker = 0
+    for source, group in groups:
+        lines += [f"{source}："] if len(groups) > 1 else []
+        for hit in group:
+            marker += 1
+            lines.append(f"{marker}. {_quote(hit, marker)}")
     return Answer(text="\n".join(lines), citations=hits, owner=owner, contact=contact)
 
 

@@ -6,6 +6,7 @@ question is supported at all is bot.support's business (tested in tests/unit/tes
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -139,6 +140,28 @@ def test_duties_of_a_unit_include_its_name_row_and_its_contact(small_desk: DutyD
     assert len(result.citations) == 4 and result.contact == "0535-3450820"
     assert "总务处（联系电话：0535-3450820）的职责共 4 条" in result.text
     check_markers(result)
+
+
+def test_duties_from_two_documents_say_where_each_run_of_items_comes_from(desk_factory: Callable[..., DutyDesk]) -> None:
+    """A post described in two documents: every item listed once, under its own document, never under the first."""
+    desk = desk_factory({
+        "甲校岗位职责.txt": "甲校岗位职责\n\n出纳员岗位职责\n1．办理现金收付业务。\n2．按时发放工资。\n",
+        "乙校岗位职责.txt": "乙校岗位职责\n\n出纳员岗位职责\n1．妥善保管空白支票。\n",
+    })
+    result = answer(desk, "出纳员有哪些职责？")
+    lines = result.text.splitlines()
+    assert lines[0] == "出纳员的职责共 3 条，出自 2 处："
+    groups = {"甲校岗位职责": ["「1． 办理现金收付业务。」", "「2． 按时发放工资。」"], "乙校岗位职责": ["「1． 妥善保管空白支票。」"]}
+    shown: dict[str, list[str]] = {}
+    for line in lines[1:]:  # a "《document》section：" line, then its items
+        if line.startswith("《"):
+            document = line[1:line.index("》")]
+            assert line == f"《{document}》出纳员岗位职责：" and document not in shown
+            shown[document] = []
+        else:
+            shown[document].append(re.sub(r"^\d+\. |\[\d+\]$", "", line))
+    assert shown == groups
+    check_markers(result)  # numbering runs on across the groups
 
 
 def test_duties_of_an_owner_named_by_its_short_alias(small_desk: DutyDesk) -> None:
