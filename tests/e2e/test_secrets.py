@@ -15,17 +15,15 @@ import os
 import socket
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from root_fixtures import FIXTURES
-import uvicorn
+from uvicorn_thread import serve_in_thread
 from fake_openai import FakeOpenAI, Script, serving
 
 from bot.api import create_app
@@ -157,25 +155,9 @@ def test_cli_error_paths_show_no_secret(workspace: Path, ingested: subprocess.Co
 # --- the app -----------------------------------------------------------------------------------------
 
 
-@contextmanager
-def serve_verbose(app: Any) -> Iterator[str]:
+def serve_verbose(app: Any) -> AbstractContextManager[str]:
     """uvicorn in a thread at debug level with the access log on (everything it can print, it prints)."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(app, log_level="debug", access_log=True, lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        sock.close()
+    return serve_in_thread(app, log_level="debug", access_log=True, start_timeout=60)
 
 
 def app_requests(http: httpx.Client) -> list[httpx.Response]:

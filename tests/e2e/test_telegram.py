@@ -17,11 +17,10 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import zlib
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager
 from html.parser import HTMLParser
 from itertools import count, pairwise
 from pathlib import Path
@@ -30,7 +29,7 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
-import uvicorn
+from uvicorn_thread import serve_in_thread
 from fake_bot_api import BOT_USER, FakeBotApi
 from fastapi import FastAPI
 from pydantic import SecretStr
@@ -188,23 +187,7 @@ def converse(api: FakeBotApi, desk: DutyDesk, settings: Settings, updates: list[
     return asyncio.run(scenario())
 
 
-@contextmanager
-def serve_asgi(app: FastAPI) -> Iterator[str]:
-    """Run an ASGI app (lifespan included) under uvicorn on 127.0.0.1 in a thread; yield its base URL."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 30
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.02)
-        try:
-            yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-        finally:
-            server.should_exit = True
-            thread.join(timeout=30)
+serve_asgi = serve_in_thread  # the app, lifespan included, under uvicorn on 127.0.0.1 in a thread
 
 
 # -- updates as Telegram sends them ----------------------------------------------------------
