@@ -24,6 +24,7 @@ _DUTIES = re.compile(r"(?:有哪些|有什么|是什么|包括哪些|包括什�
                      r"(?:职责|职能)(?:有哪些|是什么|包括|都有|范围)|负责(?:哪些|什么)(?:工作|事|事情|事务)?|"
                      r"(?:管|干|做)(?:哪些|什么)(?:工作|事)?[？?]?$|岗位职责")
 _CONTACT = re.compile(r"电话|联系方式|怎么联系|如何联系|号码|手机")
+_CONTACT_PHRASES = ("联系方式", "联系电话", "电话号码", "办公电话", "手机号码", "联系人", "怎么联系", "如何联系")
 # "……由图书馆统一登记", "教研活动有教研组长负责", "值班教师应当……": who the text makes responsible.
 _TEXT_OWNER = [
     re.compile(r"[由有]([\u4e00-\u9fff]{2,10}?)(?:统一|负责|组织|承担|牵头|审核|审批|办理|登记|保管|安排|管理)"),
@@ -70,13 +71,22 @@ def compose(retrieval: Retrieval, knowledge: Knowledge, support: Support, limit:
     intent = detect_intent(retrieval.question, retrieval.owners)
     if intent == "duties":
         return _duties(retrieval.owners[0], knowledge, retrieval)
+    if intent == "contact" and (support.supported or _only_asks_how_to_reach(support)):
+        return _contact(retrieval.owners[0], knowledge, retrieval)
     if not support.supported:
         return Answer(text=refusal_message(), refused=True)
-    if intent == "contact":
-        return _contact(retrieval.owners[0], knowledge, retrieval)
     if intent == "who":
         return _who(retrieval, knowledge)
     return _fact(retrieval, knowledge, limit)
+
+
+def _only_asks_how_to_reach(support: Support) -> bool:
+    """True when all the question asks beyond the owner's name is how to reach it ("政教处的联系方式").
+
+    Those words are its form, like "谁" or "哪些": the phone row states no "联系方式", yet answers it,
+    however unlike the question it looks to the embedder. "总务处的传真号码" misses "传真": still refused.
+    """
+    return all(any(term in phrase for phrase in _CONTACT_PHRASES) for term in support.missing)
 
 
 def responsible_party(clause: Clause, known: set[str]) -> str | None:
@@ -156,16 +166,27 @@ def _distinct(clauses: list[Clause]) -> list[Clause]:
 
 
 def _contact(owner: str, knowledge: Knowledge, retrieval: Retrieval) -> Answer:
-    """Give the owner's contact, citing the clause that states it."""
-    contact = knowledge.owners[owner].contact
-    if not contact:
-        return _fact(retrieval, knowledge)
-    clause = next((c for c in knowledge.owner_clauses(owner) if PHONE.search(c.text) and contact in c.text), None)
+    """Give the owner's contact, citing the clause that states it; else its unit's; else say there is none.
+
+    Quoting whatever ranks best instead would hand out another department's number for this one.
+    """
+    unit = owner if knowledge.owners[owner].contact else _unit_with_contact(owner, knowledge)
+    contact = knowledge.owners[unit].contact if unit else None
+    clause = next((c for c in knowledge.owner_clauses(unit) if PHONE.search(c.text) and contact in c.text),
+                  None) if unit and contact else None
     if clause is None:
-        return _fact(retrieval, knowledge)
+        return Answer(text=refusal_message(), refused=True)
     hit = next((h for h in retrieval.hits if h.clause.id == clause.id), Hit(clause, 0.0, 0.0, 0.0))
-    text = f"{owner}的联系电话是 {contact}。\n依据{_source_line(clause)}：{_quote(hit, 1)}"
-    return Answer(text=text, citations=[hit], owner=owner, contact=contact)
+    lead = f"{owner}的联系电话是 {contact}。" if unit == owner else \
+        f"规章中没有单列{owner}的联系电话；{unit}的联系电话是 {contact}。"
+    return Answer(text=f"{lead}\n依据{_source_line(clause)}：{_quote(hit, 1)}", citations=[hit], owner=unit,
+                  contact=contact)
+
+
+def _unit_with_contact(post: str, knowledge: Knowledge) -> str | None:
+    """The longest owner with a contact whose name the post's name contains (教务处主任 → 教务处)."""
+    units = [name for name, o in knowledge.owners.items() if o.contact and name != post and name in post]
+    return max(units, key=len, default=None)
 
 
 def _fact(retrieval: Retrieval, knowledge: Knowledge, limit: int = 2) -> Answer:

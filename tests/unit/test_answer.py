@@ -82,6 +82,22 @@ def test_an_unsupported_question_is_refused_even_when_it_names_an_owner(small_de
     assert result.refused and result.citations == [] and "0535" not in result.text
 
 
+@pytest.mark.parametrize("missing", [["联系方式"], ["联系", "方式"], ["号码"], []])
+def test_how_to_reach_a_named_owner_needs_no_more_support_than_its_phone_row(small_desk: DutyDesk,
+                                                                            missing: list[str]) -> None:
+    """The contact words are the question's form: the phone row answers "联系方式" without saying it."""
+    unsupported = Support(coverage=0.0, similarity=0.85, missing=missing, supported=False)
+    result = answer(small_desk, "信息中心的联系方式是什么？", support=unsupported)
+    assert (result.refused, result.owner, result.contact) == (False, "信息中心", "0535-3450899")
+    check_markers(result)
+
+
+def test_a_contact_question_asking_for_something_else_stays_refused(small_desk: DutyDesk) -> None:
+    unsupported = Support(coverage=0.3, similarity=0.85, missing=["传真"], supported=False)
+    result = answer(small_desk, "信息中心的传真号码是多少？", support=unsupported)
+    assert result.refused and "0535" not in result.text
+
+
 def test_the_duty_list_of_a_named_owner_is_its_own_support(small_desk: DutyDesk) -> None:
     result = answer(small_desk, "出纳员有哪些职责？", support=REFUSED)
     assert not result.refused and result.owner == "出纳员" and len(result.citations) == 3
@@ -189,9 +205,23 @@ def test_contact_cites_the_clause_that_states_the_phone(small_desk: DutyDesk) ->
     check_markers(result)
 
 
-def test_contact_of_an_owner_without_a_phone_falls_back_to_the_facts(small_desk: DutyDesk) -> None:
+def test_contact_of_an_owner_without_a_phone_is_refused_not_guessed(small_desk: DutyDesk) -> None:
+    """No number for the post or a unit its name contains: say so; never quote another unit's number."""
     result = answer(small_desk, "出纳员的联系电话是多少？")
-    assert result.contact is None and "联系电话是" not in result.text
+    assert (result.refused, result.citations, result.contact) == (True, [], None)
+    assert result.text == refusal_message()
+
+
+def test_contact_of_a_post_without_a_phone_gives_its_units_saying_so(desk_factory: Callable[..., DutyDesk]) -> None:
+    desk = desk_factory({
+        "职责.txt": "岗位职责\n\n总务处主任岗位职责\n1．负责学校后勤管理。\n",
+        "机构.md": "|   |   |   |   |\n|---|---|---|---|\n|机构名称|总务处|办公电话|0535-3450820|\n"
+                   "|机构名称|总务处材料室|办公电话|0535-3450821|\n",
+    })
+    result = answer(desk, "总务处主任的电话是多少？")
+    assert (result.refused, result.owner, result.contact) == (False, "总务处", "0535-3450820")
+    assert result.text.startswith("规章中没有单列总务处主任的联系电话；总务处的联系电话是 0535-3450820。")
+    assert [h.clause.text for h in result.citations] == ["机构名称 总务处 办公电话 0535-3450820"]
     check_markers(result)
 
 
