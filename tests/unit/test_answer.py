@@ -265,6 +265,26 @@ def test_who_takes_a_near_equal_runner_up_that_names_an_owner(small_desk: DutyDe
     assert result.owner is None and result.citations == [orphan]
 
 
+def test_who_looks_deeper_when_the_top_clause_names_nobody(small_desk: DutyDesk) -> None:
+    """An owned clause further down answers "who" when its owner's name is about the question's topic."""
+    knowledge = small_desk.knowledge()
+    orphans = [Hit(clause(f"督查宿舍安全{n}。", cid=f"kq-jzgkqglbf-{n}"), 1.0 - n / 100, 0.9, 1.0) for n in range(1, 4)]
+    off_topic = Hit(knowledge.clause("gwzz-chunayuan-3"), 0.7, 0.9, 0.3)  # 出纳员: nothing to do with 宿舍
+    owned = Hit(knowledge.clause("gwzz-susheguanliy-2"), 0.55, 0.9, 0.5)
+    weights = {"宿舍钥匙": 2.0, "保管": 1.0}
+
+    def who(*hits: Hit) -> Answer:
+        return compose(Retrieval("宿舍钥匙由谁保管？", list(hits), weights=weights), knowledge, SUPPORTED)
+
+    result = who(*orphans, off_topic, owned)
+    assert (result.owner, result.citations) == ("宿舍管理员", [owned])
+    check_markers(result)
+    assert who(*orphans, off_topic).owner is None  # a party, but not one about 宿舍: quote the facts
+    too_low = Hit(owned.clause, 0.45, 0.9, 0.5)
+    result = who(*orphans, too_low)
+    assert result.owner is None and result.citations[0] is orphans[0] and too_low not in result.citations
+
+
 def test_ask_with_a_small_top_k_keeps_markers_and_citations_in_step(small_desk: DutyDesk,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("bot.service.assess", lambda retrieval: SUPPORTED)
