@@ -13,7 +13,7 @@ from typing import Literal
 
 import prompts
 from bot.knowledge import Knowledge
-from bot.retrieve import Hit, Retrieval
+from bot.retrieve import Hit, Retrieval, owner_aliases
 from bot.support import Support
 from ingest.model import Clause
 from ingest.owners import PHONE
@@ -25,6 +25,7 @@ _DUTIES = re.compile(r"(?:有哪些|有什么|是什么|包括哪些|包括什�
                      r"(?:职责|职能)(?:有哪些|是什么|包括|都有|范围)|负责(?:哪些|什么)(?:工作|事|事情|事务)?|"
                      r"(?:管|干|做)(?:哪些|什么)(?:工作|事)?[？?]?$|岗位职责")
 _CONTACT = re.compile(r"电话|联系方式|怎么联系|如何联系|号码|手机")
+_MAX_CONTACTS = 4  # numbers one answer gives when a question names several departments
 _CONTACT_PHRASES = ("联系方式", "联系电话", "电话号码", "办公电话", "手机号码", "联系人", "怎么联系", "如何联系")
 # "……由图书馆统一登记", "教研活动有教研组长负责", "值班教师应当……": who the text makes responsible.
 _TEXT_OWNER = [
@@ -77,7 +78,7 @@ def compose(retrieval: Retrieval, knowledge: Knowledge, support: Support, limit:
     if intent == "duties":
         return _duties(retrieval.owners[0], knowledge, retrieval)
     if intent == "contact" and (support.supported or _only_asks_how_to_reach(support)):
-        return _contact(retrieval.owners[0], knowledge, retrieval)
+        return _contacts(retrieval.owners, knowledge, retrieval)
     if not support.supported:
         return Answer(text=refusal_message(), refused=True)
     if intent == "who":
@@ -186,7 +187,31 @@ def _distinct(clauses: list[Clause]) -> list[Clause]:
     return kept
 
 
-def _contact(owner: str, knowledge: Knowledge, retrieval: Retrieval) -> Answer:
+def _contacts(owners: list[str], knowledge: Knowledge, retrieval: Retrieval) -> Answer:
+    """Every named owner's contact ("教务处和政教处的电话"), each with its own citation."""
+    if len(owners) == 1:
+        return _contact(owners[0], knowledge, retrieval)
+    lines: list[str] = []
+    found: list[Answer] = []
+    for owner in sorted(owners, key=lambda name: _position(retrieval.question, name))[:_MAX_CONTACTS]:
+        part = _contact(owner, knowledge, retrieval, marker=len(found) + 1)
+        if part.refused:
+            lines.append(f"规章中没有{owner}的联系电话。")
+        elif all(part.owner != seen.owner for seen in found):  # two posts of one unit: its number once
+            found.append(part)
+            lines.append(part.text)
+    if not found:
+        return Answer(text=refusal_message(), refused=True)
+    citations = [hit for part in found for hit in part.citations]
+    return Answer(text="\n".join(lines), citations=citations, owner=found[0].owner, contact=found[0].contact)
+
+
+def _position(question: str, owner: str) -> int:
+    """Where the question first names the owner (by any of its aliases), to answer in the asker's order."""
+    return min((i for alias in owner_aliases(owner) if (i := question.find(alias)) >= 0), default=len(question))
+
+
+def _contact(owner: str, knowledge: Knowledge, retrieval: Retrieval, marker: int = 1) -> Answer:
     """Give the owner's contact, citing the clause that states it; else its unit's; else say there is none.
 
     Quoting whatever ranks best instead would hand out another department's number for this one.
@@ -200,7 +225,7 @@ def _contact(owner: str, knowledge: Knowledge, retrieval: Retrieval) -> Answer:
     hit = next((h for h in retrieval.hits if h.clause.id == clause.id), Hit(clause, 0.0, 0.0, 0.0))
     lead = f"{owner}的联系电话是 {contact}。" if unit == owner else \
         f"规章中没有单列{owner}的联系电话；{unit}的联系电话是 {contact}。"
-    return Answer(text=f"{lead}\n依据{_source_line(clause)}：{_quote(hit, 1)}", citations=[hit], owner=unit,
+    return Answer(text=f"{lead}\n依据{_source_line(clause)}：{_quote(hit, marker)}", citations=[hit], owner=unit,
                   contact=contact)
 
 

@@ -205,6 +205,16 @@ def test_contact_cites_the_clause_that_states_the_phone(small_desk: DutyDesk) ->
     check_markers(result)
 
 
+def test_contacts_of_several_named_owners_each_with_its_citation(small_desk: DutyDesk) -> None:
+    result = answer(small_desk, "总务处、出纳员和信息中心的电话分别是多少？")
+    assert result.text.splitlines() == [
+        "总务处的联系电话是 0535-3450820。", "依据《学校内设机构职能》总务处：「机构名称 总务处 办公电话 0535-3450820」[1]",
+        "规章中没有出纳员的联系电话。",
+        "信息中心的联系电话是 0535-3450899。", "依据《学校内设机构职能》信息中心：「机构名称 信息中心 办公电话 0535-3450899」[2]"]
+    assert (result.refused, result.owner, result.contact) == (False, "总务处", "0535-3450820")
+    check_markers(result)
+
+
 def test_contact_of_an_owner_without_a_phone_is_refused_not_guessed(small_desk: DutyDesk) -> None:
     """No number for the post or a unit its name contains: say so; never quote another unit's number."""
     result = answer(small_desk, "出纳员的联系电话是多少？")

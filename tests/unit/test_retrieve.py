@@ -159,6 +159,7 @@ def test_a_named_owner_lifts_its_clauses_by_the_owner_bonus(small_desk: DutyDesk
     ("请问2024年有几次考试", ["2024", "考试"]),  # 几次 asks for a quantity: the support check handles it
     ("考试考试考试", ["考试"]),
     ("有哪些？", []),
+    ("课程表和作息时间表分别由谁编排？", ["课程表", "作息时间", "编排"]),  # 分别 is form, like 谁
 ])
 def test_key_terms_drop_question_and_function_words(question: str, terms: list[str]) -> None:
     assert key_terms(question) == terms
