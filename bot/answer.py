@@ -25,7 +25,8 @@ _DUTIES = re.compile(r"(?:有哪些|有什么|是什么|包括哪些|包括什�
                      r"(?:职责|职能)(?:有哪些|是什么|包括|都有|范围)|负责(?:哪些|什么)(?:工作|事|事情|事务)?|"
                      r"(?:管|干|做)(?:哪些|什么)(?:工作|事)?[？?]?$|岗位职责")
 _CONTACT = re.compile(r"电话|联系方式|怎么联系|如何联系|号码|手机")
-_MAX_CONTACTS = 4  # numbers one answer gives when a question names several departments
+_MAX_CONTACTS = 4  # owners one answer covers when a question names several ("教务处和政教处的电话")
+_CONJUNCTION = re.compile(r"\s*(?:和|与|及|以及|、|跟|同|还有|或|或者|,|，)\s*")
 _CONTACT_PHRASES = ("联系方式", "联系电话", "电话号码", "办公电话", "手机号码", "联系人", "怎么联系", "如何联系")
 # "……由图书馆统一登记", "教研活动有教研组长负责", "值班教师应当……": who the text makes responsible.
 _TEXT_OWNER = [
@@ -76,7 +77,7 @@ def compose(retrieval: Retrieval, knowledge: Knowledge, support: Support, limit:
     """
     intent = detect_intent(retrieval.question, retrieval.owners)
     if intent == "duties":
-        return _duties(retrieval.owners[0], knowledge, retrieval)
+        return _duty_lists(retrieval, knowledge)
     if intent == "contact" and (support.supported or _only_asks_how_to_reach(support)):
         return _contacts(retrieval.owners, knowledge, retrieval)
     if not support.supported:
@@ -155,8 +156,43 @@ def _names_topic(owner: str, terms: Iterable[str]) -> bool:
     return any(term[i:i + 2] in owner for term in terms for i in range(len(term) - 1))
 
 
-def _duties(owner: str, knowledge: Knowledge, retrieval: Retrieval) -> Answer:
-    """List every clause of the owner in document order, under each document and section it comes from."""
+def _duty_lists(retrieval: Retrieval, knowledge: Knowledge) -> Answer:
+    """The duty list of the owner asked about, or of each owner the question lists ("教务处和政教处…")."""
+    parts: list[Answer] = []
+    for owner in _listed_owners(retrieval.question, retrieval.owners)[:_MAX_CONTACTS]:
+        parts.append(_duties(owner, knowledge, retrieval, first_marker=1 + sum(len(p.citations) for p in parts)))
+    if len(parts) == 1:
+        return parts[0]
+    return Answer(text="\n\n".join(p.text for p in parts), citations=[h for p in parts for h in p.citations],
+                  owner=parts[0].owner, contact=parts[0].contact)
+
+
+def _listed_owners(question: str, owners: list[str]) -> list[str]:
+    """The first owner the question names, and those listed right after it with 和/与/、…
+
+    "班主任要配合政教处做哪些工作" names 政教处 without asking for its duties: one list, not two.
+    """
+    spans = sorted((_span(question, name), name) for name in owners)
+    listed = [spans[0][1]]
+    for ((_, end), _), ((start, _), name) in zip(spans, spans[1:]):
+        if not _CONJUNCTION.fullmatch(question[end:start]):
+            break
+        listed.append(name)
+    return listed
+
+
+def _span(question: str, owner: str) -> tuple[int, int]:
+    """Where the question first names the owner, by its longest alias found."""
+    found = [(question.find(alias), alias) for alias in sorted(owner_aliases(owner), key=len, reverse=True)]
+    start, alias = next(((i, a) for i, a in found if i >= 0), (len(question), ""))
+    return start, start + len(alias)
+
+
+def _duties(owner: str, knowledge: Knowledge, retrieval: Retrieval, first_marker: int = 1) -> Answer:
+    """List every clause of the owner in document order, under each document and section it comes from.
+
+    Items are numbered from 1; their [n] markers start at `first_marker` (a second owner's list).
+    """
     clauses = _distinct(knowledge.owner_clauses(owner))
     scores = {hit.clause.id: hit for hit in retrieval.hits}
     hits = [scores.get(c.id) or Hit(c, 0.0, 0.0, 0.0) for c in clauses]
@@ -167,12 +203,12 @@ def _duties(owner: str, knowledge: Knowledge, retrieval: Retrieval) -> Answer:
         lines = [f"{owner}{reach}的职责共 {len(hits)} 条（{groups[0][0]}）："]
     else:  # several documents or sections: say where each run of items comes from, never just the first
         lines = [f"{owner}{reach}的职责共 {len(hits)} 条，出自 {len(groups)} 处："]
-    marker = 0
+    number = 0
     for source, group in groups:
         lines += [f"{source}："] if len(groups) > 1 else []
         for hit in group:
-            marker += 1
-            lines.append(f"{marker}. {_quote(hit, marker)}")
+            number += 1
+            lines.append(f"{number}. {_quote(hit, first_marker + number - 1)}")
     return Answer(text="\n".join(lines), citations=hits, owner=owner, contact=contact)
 
 
@@ -193,7 +229,7 @@ def _contacts(owners: list[str], knowledge: Knowledge, retrieval: Retrieval) -> 
         return _contact(owners[0], knowledge, retrieval)
     lines: list[str] = []
     found: list[Answer] = []
-    for owner in sorted(owners, key=lambda name: _position(retrieval.question, name))[:_MAX_CONTACTS]:
+    for owner in sorted(owners, key=lambda name: _span(retrieval.question, name))[:_MAX_CONTACTS]:
         part = _contact(owner, knowledge, retrieval, marker=len(found) + 1)
         if part.refused:
             lines.append(f"规章中没有{owner}的联系电话。")
@@ -204,11 +240,6 @@ def _contacts(owners: list[str], knowledge: Knowledge, retrieval: Retrieval) -> 
         return Answer(text=refusal_message(), refused=True)
     citations = [hit for part in found for hit in part.citations]
     return Answer(text="\n".join(lines), citations=citations, owner=found[0].owner, contact=found[0].contact)
-
-
-def _position(question: str, owner: str) -> int:
-    """Where the question first names the owner (by any of its aliases), to answer in the asker's order."""
-    return min((i for alias in owner_aliases(owner) if (i := question.find(alias)) >= 0), default=len(question))
 
 
 def _contact(owner: str, knowledge: Knowledge, retrieval: Retrieval, marker: int = 1) -> Answer:

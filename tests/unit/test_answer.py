@@ -180,6 +180,21 @@ def test_duties_from_two_documents_say_where_each_run_of_items_comes_from(desk_f
     check_markers(result)  # numbering runs on across the groups
 
 
+def test_duties_of_owners_listed_together_each_get_their_list(small_desk: DutyDesk) -> None:
+    result = answer(small_desk, "宿舍管理员和出纳员分别有哪些职责？")
+    first, second = result.text.split("\n\n")
+    assert first.splitlines()[0].startswith("宿舍管理员的职责共 2 条") and second.splitlines()[0].startswith("出纳员的职责共 3 条")
+    assert second.splitlines()[1] == "1. 「1． 办理现金收付和银行结算业务，做到日清月结。」[3]"  # items from 1, markers run on
+    assert [h.clause.owner for h in result.citations] == ["宿舍管理员"] * 2 + ["出纳员"] * 3
+    assert result.owner == "宿舍管理员"
+    check_markers(result)
+
+
+def test_an_owner_named_in_passing_gets_no_list_of_its_own(small_desk: DutyDesk) -> None:
+    result = answer(small_desk, "出纳员要配合总务处做哪些工作？")
+    assert {h.clause.owner for h in result.citations} == {"出纳员"} and "\n\n" not in result.text
+
+
 def test_duties_of_an_owner_named_by_its_short_alias(small_desk: DutyDesk) -> None:
     result = answer(small_desk, "出纳有哪些职责")
     assert result.owner == "出纳员" and len(result.citations) == 3
