@@ -23,7 +23,8 @@ Intent = Literal["who", "duties", "contact", "fact"]
 _WHO = re.compile(r"谁|哪个部门|哪一个部门|哪个处室|哪个科室|哪个岗位|哪位|什么部门|什么人|哪些人|哪个人|找谁|由哪|归哪|哪个办公室|哪一部门|负责人是")
 _DUTIES = re.compile(r"(?:有哪些|有什么|是什么|包括哪些|包括什么|都有哪些)(?:岗位)?(?:职责|职能|工作|任务|责任)|"
                      r"(?:职责|职能)(?:有哪些|是什么|包括|都有|范围)|负责(?:哪些|什么)(?:工作|事|事情|事务)?|"
-                     r"(?:管|干|做)(?:哪些|什么)(?:工作|事)?[？?]?$|岗位职责")
+                     r"(?:管|干|做)(?:哪些|什么)(?:工作|事)?[？?]?$|岗位职责|(?:职责|职能)[？?。！!]*$")
+_BARE = re.compile(r"[\W_]+")  # punctuation and spaces around a bare name
 _CONTACT = re.compile(r"电话|联系方式|怎么联系|如何联系|号码|手机")
 _MAX_CONTACTS = 4  # owners one answer covers when a question names several ("教务处和政教处的电话")
 _CONJUNCTION = re.compile(r"\s*(?:和|与|及|以及|、|跟|同|还有|或|或者|,|，)\s*")
@@ -64,6 +65,8 @@ def detect_intent(question: str, owners: list[str]) -> Intent:
         return "contact"
     if owners and _DUTIES.search(question) and not _WHO.search(question):
         return "duties"
+    if owners and _BARE.sub("", question) in (owners[0], *owner_aliases(owners[0])):
+        return "duties"  # just a post's name ("班主任"), as typed into a chat: what that post does
     if _WHO.search(question):
         return "who"
     return "fact"

@@ -63,6 +63,12 @@ def clause(text: str, owner: str | None = None, label: str | None = None, cid: s
     ("总务处的负责人是谁", ["总务处"], "who"),
     ("出纳员有哪些职责，找谁报销", ["出纳员"], "who"),
     ("病假需要什么证明？", [], "fact"),
+    ("出纳员的职责", ["出纳员"], "duties"),  # a bare "…的职责" asks for the list too
+    ("总务处职能？", ["总务处"], "duties"),
+    ("职责分工有什么规定？", [], "fact"),
+    (" 出纳员？", ["出纳员"], "duties"),  # just a post's name, as typed into a chat
+    ("出纳", ["出纳员"], "duties"),
+    ("出纳员报销", ["出纳员"], "fact"),
 ])
 def test_detect_intent(question: str, owners: list[str], intent: str) -> None:
     assert detect_intent(question, owners) == intent
