@@ -11,6 +11,7 @@ import numpy as np
 from ingest.errors import BackendUnavailableError, NotFoundError
 from ingest.lexical import LexicalIndex
 from ingest.model import Clause
+from ingest.numbering import article_numbers
 from ingest.store import IndexStore, Manifest
 
 # With the embedded chromadb and up to this many clauses (30 MB of vectors), the snapshot keeps every
@@ -43,6 +44,7 @@ class Knowledge:
     owners: dict[str, Owner] = field(init=False)
     corpus_text: str = field(init=False)
     compact: dict[str, tuple[str, str]] = field(init=False)
+    articles: dict[int, list[str]] = field(init=False)
 
     def __post_init__(self) -> None:
         self.by_id = {c.id: c for c in self.clauses}
@@ -52,6 +54,11 @@ class Knowledge:
         self.compact = {c.id: _compact(c) for c in self.clauses}
         self.corpus_text = "\n".join(context + text for context, text in self.compact.values())
         self._row = {c.id: i for i, c in enumerate(self.clauses)}
+        # "第三条" in a question is looked up by number: the label is not part of the indexed text.
+        self.articles = {}
+        for clause in self.clauses:
+            for number in article_numbers(clause.label or "")[:1]:
+                self.articles.setdefault(number, []).append(clause.id)
         # Per-owner and per-section lists, so a duty list does not scan every clause of a large index.
         self._by_owner: dict[str, list[Clause]] = {}
         self._by_section: dict[tuple[str, tuple[str, ...]], list[Clause]] = {}

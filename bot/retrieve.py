@@ -12,6 +12,7 @@ from bot.terms import coverage, key_terms, lexical_query, term_weights
 from ingest.embed import Embedder
 from ingest.errors import BackendUnavailableError
 from ingest.model import Clause
+from ingest.numbering import article_numbers, blank_article_refs
 
 _POOL = 40  # candidates taken from each side before blending
 # Blend weights, chosen on the dev set together with a separate held-out set (benchmarks/holdout.jsonl).
@@ -19,6 +20,7 @@ DENSE_WEIGHT = 0.2
 LEXICAL_WEIGHT = 0.4
 COVERAGE_WEIGHT = 0.6
 OWNER_BONUS = 0.1  # a clause of the owner the question names outranks a stranger's similar clause
+ARTICLE_BONUS = 1.0  # the 第X条 a question cites outranks any clause that merely resembles the question
 _ALIAS_SUFFIXES = ("人员", "主任", "员")  # "出纳" names 出纳员, "后勤处" names 后勤处主任
 
 
@@ -42,6 +44,8 @@ class Retrieval:
     owners: list[str] = field(default_factory=list)
     weights: dict[str, float] = field(default_factory=dict)
     milliseconds: float = 0.0
+    articles: set[str] = field(default_factory=set)  # ids of the clauses labelled 第X条 the question cites
+    article_refs: list[int] = field(default_factory=list)  # the 第X条 numbers it cites, found or not
 
 
 def owner_aliases(name: str) -> list[str]:
@@ -113,12 +117,16 @@ class Retriever:
         owners = mentioned_owners(question, list(knowledge.owners))
         # The owner a question names is matched by the owner lift, not as a key term: its name
         # often appears only in headings, and segmenters split "后勤保障处有…" into odd words.
-        terms = key_terms(blank_owner_mentions(question, owners))
+        # "考勤办法第三条": article 3 is looked up by its label; the rest of the question says which document.
+        refs = article_numbers(question)
+        articles = {cid for number in refs for cid in knowledge.articles.get(number, [])}
+        terms = key_terms(blank_article_refs(blank_owner_mentions(question, owners)))
         weights = term_weights(terms, knowledge.term_count, len(knowledge.clauses))
         dense = dict(knowledge.dense(self.embed(question), _POOL))
         # BM25 without question words: "是/谁/的" would otherwise outvote the subject of the question.
         lexical = knowledge.lexical_scores(lexical_query(question) or question)
-        candidates = list(dict.fromkeys([*dense, *(knowledge.clauses[i].id for i in _top_rows(lexical))]))
+        candidates = list(dict.fromkeys([*dense, *(knowledge.clauses[i].id for i in _top_rows(lexical)),
+                                         *sorted(articles)]))
         dense_norm = _minmax({cid: dense.get(cid) for cid in candidates})
         top_lexical = float(lexical.max()) if len(lexical) else 0.0
         hits = []
@@ -128,11 +136,12 @@ class Retriever:
             covered = coverage(weights, text, context)
             lexical_norm = float(lexical[knowledge.row(clause_id)]) / top_lexical if top_lexical > 0 else 0.0
             score = (DENSE_WEIGHT * dense_norm[clause_id] + LEXICAL_WEIGHT * lexical_norm
-                     + COVERAGE_WEIGHT * covered + (OWNER_BONUS if clause.owner in owners else 0.0))
+                     + COVERAGE_WEIGHT * covered + (OWNER_BONUS if clause.owner in owners else 0.0)
+                     + (ARTICLE_BONUS if clause_id in articles else 0.0))
             hits.append(Hit(clause, score, dense.get(clause_id, 0.0), lexical_norm, covered))
         hits.sort(key=lambda hit: -hit.score)
         elapsed = (time.perf_counter() - started) * 1000
-        return Retrieval(question, hits[:limit], owners, weights, elapsed)
+        return Retrieval(question, hits[:limit], owners, weights, elapsed, articles, refs)
 
 
 def _minmax(values: dict[str, float | None]) -> dict[str, float]:

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 from bot.retrieve import Retrieval
+from bot.terms import CONTEXT_CREDIT
 
 COVERAGE_THRESHOLD = 0.6
 _MIN_SIMILARITY = 0.80  # e5 cosine below this means nothing in the rules is even about the topic
@@ -43,6 +44,14 @@ def assess(retrieval: Retrieval) -> Support:
     if not top:
         return Support(0.0, 0.0, list(retrieval.weights), False)
     similarity = max(hit.dense for hit in top)
+    cited = [hit for hit in top if hit.clause.id in retrieval.articles]
+    if retrieval.article_refs and not cited:
+        return Support(0.0, similarity, [], False)  # "第二十条" of a document that has none: no other clause will do
+    if cited:
+        # "考勤办法第三条是什么": the article is the answer when the rest of the question (the document's
+        # name, mostly in its headings, which count half) points at it; a bare "第八条" needs nothing more.
+        best = max(cited, key=lambda hit: hit.coverage)
+        return Support(best.coverage, similarity, [], best.coverage >= CONTEXT_CREDIT)
     if not retrieval.weights:
         # "班主任有哪些职责" names an owner and nothing else: supported. "有什么规定？" names nothing
         # the rules could be about: refused, however similar some clause happens to be.

@@ -50,6 +50,20 @@ def cn_to_int(text: str) -> int | None:
     return total + digit
 
 
+_ARTICLE_REF = re.compile(rf"第\s*([{_CN}\d]+)\s*[条條]")
+
+
+def article_numbers(text: str) -> list[int]:
+    """The article numbers a text refers to: "第三条", "第 12 条" → [3, 12] (in order, no repeats)."""
+    numbers = [cn_to_int(raw) for raw in _ARTICLE_REF.findall(text)]
+    return list(dict.fromkeys(n for n in numbers if n is not None))
+
+
+def blank_article_refs(text: str) -> str:
+    """The text with its article references replaced by spaces (they are looked up, not matched as words)."""
+    return _ARTICLE_REF.sub(lambda m: " " * len(m.group(0)), text)
+
+
 def split_label(line: str) -> Numbered | None:
     """Recognise a leading numbering label; None when the line is not a numbered item."""
     for style, pattern in _PATTERNS:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.numbering import cn_to_int, split_label
+from ingest.numbering import article_numbers, blank_article_refs, cn_to_int, split_label
 
 
 @pytest.mark.parametrize(("text", "value"), [
@@ -81,3 +81,18 @@ def test_第一部分_is_a_whole_label_not_split_inside_the_word() -> None:
 ])
 def test_split_label_ignores_lines_that_are_not_items(line: str) -> None:
     assert split_label(line) is None
+
+
+@pytest.mark.parametrize(("text", "numbers"), [
+    ("考勤办法第三条是什么？", [3]),
+    ("第 12 条和第十二条、第二十条", [12, 20]),
+    ("第八條", [8]),
+    ("第三章讲了什么", []),  # a chapter is not an article
+    ("第几条规定了请假", []),
+])
+def test_article_numbers_in_a_question(text: str, numbers: list[int]) -> None:
+    assert article_numbers(text) == numbers
+
+
+def test_blank_article_refs_keeps_the_rest_in_place() -> None:
+    assert blank_article_refs("考勤办法第三条是什么") == "考勤办法" + " " * 3 + "是什么"

@@ -278,3 +278,26 @@ def test_a_duties_question_naming_only_the_owner_is_supported(small_desk: DutyDe
     assert result.owners == ["出纳员"] and result.weights == {}
     similar = [dataclasses.replace(h, dense=0.9) for h in result.hits]  # as close as e5 puts them
     assert assess(dataclasses.replace(result, hits=similar)).supported
+
+
+# --- article lookups ("考勤办法第二条") ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("question", "label"), [
+    ("考勤办法第二条是什么？", "第二条"),
+    ("第四条", "第四条"),  # a bare article number, as the office types it
+    ("考勤管理办法第3条怎么规定的", "第三条"),
+])
+def test_a_cited_article_is_looked_up_by_its_number(small_desk: DutyDesk, question: str, label: str) -> None:
+    answer = small_desk.ask(question).answer
+    assert not answer.refused and answer.citations[0].clause.label == label
+    assert answer.citations[0].clause.document == "教职工考勤管理办法"
+
+
+@pytest.mark.parametrize("question", [
+    "考勤办法第九条是什么？",  # no such article: no other clause will do
+    "学生校服第二条",  # article 2 exists, but not about 校服
+    "《教师法》第三十七条怎么说",  # another law's article
+])
+def test_an_article_the_rules_do_not_have_is_refused(small_desk: DutyDesk, question: str) -> None:
+    assert small_desk.ask(question).answer.refused
