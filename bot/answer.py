@@ -100,12 +100,21 @@ def _only_asks_how_to_reach(support: Support) -> bool:
 
 
 def responsible_party(clause: Clause, known: set[str]) -> str | None:
-    """Who a clause makes responsible: named in its text ("由…负责"), else the section's owner."""
+    """Who a clause makes responsible: the first named in its text ("由…负责"), else the section's owner."""
+    parties = responsible_parties(clause, known)
+    return parties[0] if parties else None
+
+
+def responsible_parties(clause: Clause, known: set[str]) -> list[str]:
+    """Everyone the text makes responsible, in order ("一天以内的由年级主任审批；三天以内的由分管副校长审批"),
+    else the section's owner."""
+    found: list[str] = []
     for pattern in _TEXT_OWNER:
-        match = pattern.search(clause.text)
-        if match and (match.group(1) in known or match.group(1).endswith(_ROLE_END)):
-            return match.group(1)
-    return clause.owner
+        for match in pattern.finditer(clause.text):
+            name = match.group(1)
+            if (name in known or name.endswith(_ROLE_END)) and name not in found:
+                found.append(name)
+    return found or ([clause.owner] if clause.owner else [])
 
 
 def _quote(hit_or_clause: Hit | Clause, marker: int) -> str:
@@ -124,9 +133,13 @@ def _who(retrieval: Retrieval, knowledge: Knowledge) -> Answer:
     """Name the responsible department or post of the best clause, with its contact."""
     known = set(knowledge.owners)
     hit = _best_owned(retrieval, known)
-    party = responsible_party(hit.clause, known)
-    if party is None:
+    parties = responsible_parties(hit.clause, known)
+    if not parties:
         return _fact(retrieval, knowledge)
+    if len(parties) > 1:  # a clause that assigns cases to different people: naming one would be a guess
+        text = f"此条按不同情形规定了负责人：{'、'.join(parties)}。\n依据{_source_line(hit.clause)}：{_quote(hit, 1)}"
+        return Answer(text=text, citations=[hit])
+    party = parties[0]
     contact = knowledge.owners[party].contact if party in knowledge.owners else None
     reach = f"（联系电话：{contact}）" if contact else ""
     text = f"负责此事的是：{party}{reach}。\n依据{_source_line(hit.clause)}：{_quote(hit, 1)}"

@@ -120,6 +120,16 @@ def test_who_names_the_owner_of_the_best_clause(small_desk: DutyDesk) -> None:
     check_markers(result)
 
 
+def test_who_names_every_party_of_a_clause_that_assigns_cases_to_different_people(
+        desk_factory: Callable[..., DutyDesk]) -> None:
+    desk = desk_factory({"请假.md": "# 教职工请假办法\n\n第一条 请假一天以内的，由年级主任审批；三天以内的，由分管副校长审批；"
+                                   "三天以上的，由校长审批。\n"})
+    result = answer(desk, "请假三天由谁审批？")
+    assert result.text.startswith("此条按不同情形规定了负责人：年级主任、分管副校长、校长。\n依据《教职工请假办法》")
+    assert (result.owner, result.contact, len(result.citations)) == (None, None, 1)  # naming one would be a guess
+    check_markers(result)
+
+
 def test_who_gives_the_owner_contact_when_the_document_has_one(small_desk: DutyDesk) -> None:
     result = answer(small_desk, "谁负责教职工邮箱密码重置？")
     assert (result.owner, result.contact) == ("信息中心", "0535-3450899")
