@@ -20,6 +20,7 @@ from bot.conversation import Conversations, rewrite
 from bot.knowledge import Knowledge, Owner
 from bot.retrieve import Hit, Retrieval, Retriever, resolve_owner
 from bot.support import assess
+from bot.terms import normalize_question
 from bot.verify import Part, Verification, split_answer, verify_quote
 from ingest.embed import Embedder, build_embedder
 from ingest.errors import BackendUnavailableError, DutyDeskError, InvalidRequestError, NotFoundError
@@ -179,7 +180,7 @@ class DutyDesk:
 
     def prepare(self, question: str, top_k: int | None = None, conversation_id: str | None = None) -> AskResult:
         """Retrieve and compose the extractive answer (what the LLM mode starts from)."""
-        question = clean_question(question)
+        question = normalize_question(clean_question(question))
         if conversation_id:
             last = self.conversations.last(conversation_id)
             question = self.llm.rewrite(question, last) if self.llm else rewrite(question, last)
@@ -234,7 +235,7 @@ class DutyDesk:
     def owner(self, name: str) -> tuple[Owner, list[Clause]]:
         """An owner (by name or a name it goes by: 出纳 → 出纳员) and its clauses in document order."""
         knowledge = self.knowledge()
-        found = resolve_owner(name.strip(), list(knowledge.owners))
+        found = resolve_owner(normalize_question(name.strip()), list(knowledge.owners))
         if found is None:
             raise NotFoundError(f"没有名为 {name} 的部门或岗位")
         return knowledge.owners[found], knowledge.owner_clauses(found)

@@ -4,8 +4,10 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
+from functools import lru_cache
 
 import rjieba
+from opencc import OpenCC
 
 # Words that carry the question's form, not its subject.
 _STOPWORDS = frozenset("""
@@ -14,10 +16,26 @@ _STOPWORDS = frozenset("""
 由 归 找 是否 请问 请 一下 关于
 对 和 与 及 或 在 给 被 把 让 做 进行 这 那 个 些 我 我们 你 您 他 她 它 他们 她们 都 也 就 还 又 再
 怎么办 东西 事 事情 方面 哪方面 具体 主要 一般 平时 现在 目前 已经 所有 各 每 么 啥 干 干什么 做什么
+你好 您好 谢谢 麻烦 请教 想问 问下 问问 知道 告诉 那个 这个 那些 这些 一些 里面 平常 通常
 分别 各自 别人 他人 自己 大家 地方 之前 之后 以前 以后 打算 准备 负责 部门 处室 岗位 职责 工作 学校 相关 有关 规定 要求 情况 问题 什么样 包括 包含 具有 哪一个 人
 """.split())
 CONTEXT_CREDIT = 0.5  # a term found only in the clause's headings or owner counts this much
 _WORD = re.compile(r"[\u3400-\u9fffA-Za-z0-9]")
+_CJK_GAP = re.compile(r"(?<=[\u3400-\u9fff])\s+(?=[\u3400-\u9fff])")
+
+
+def normalize_question(question: str) -> str:
+    """The question as the rules are written: simplified characters, no spaces inside Chinese text.
+
+    "班主任有哪些職責" (typed in traditional characters) and "总务处 负责 什么" (spaced out on a phone)
+    would otherwise match nothing or miss their intent; the answer still quotes the clause verbatim.
+    """
+    return _CJK_GAP.sub("", _t2s().convert(question))
+
+
+@lru_cache(maxsize=1)
+def _t2s() -> OpenCC:
+    return OpenCC("t2s")
 
 
 def key_terms(question: str) -> list[str]:

@@ -19,7 +19,7 @@ from bot.retrieve import (
 )
 from bot.service import DutyDesk
 from bot.support import COVERAGE_THRESHOLD, assess
-from bot.terms import CONTEXT_CREDIT, coverage, key_terms, lexical_query, term_match, term_weights
+from bot.terms import CONTEXT_CREDIT, coverage, key_terms, lexical_query, normalize_question, term_match, term_weights
 from ingest.model import Clause, Source
 
 
@@ -301,3 +301,25 @@ def test_a_cited_article_is_looked_up_by_its_number(small_desk: DutyDesk, questi
 ])
 def test_an_article_the_rules_do_not_have_is_refused(small_desk: DutyDesk, question: str) -> None:
     assert small_desk.ask(question).answer.refused
+
+
+
+# --- the question as the rules are written -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(("question", "normal"), [
+    ("班主任有哪些職責？", "班主任有哪些职责？"),  # typed in traditional characters
+    ("誰負責學生的獎懲工作", "谁负责学生的奖惩工作"),
+    ("总务处 负责　什么", "总务处负责什么"),  # spaced out on a phone (full-width space too)
+    ("Word 文档 谁管", "Word 文档谁管"),  # spaces next to Latin words stay
+    ("学校食堂归哪个部门管？", "学校食堂归哪个部门管？"),  # simplified text is left alone
+])
+def test_normalize_question(question: str, normal: str) -> None:
+    assert normalize_question(question) == normal
+
+
+@pytest.mark.parametrize("question", ["出納員有哪些職責？", "出纳员 有哪些 职责", "出纳员？",
+                                      "请问一下，学校里面的那个出纳员，平时主要负责一些什么样的工作呢？谢谢"])
+def test_duty_questions_in_other_spellings_get_the_duty_list(small_desk: DutyDesk, question: str) -> None:
+    answer = small_desk.ask(question).answer
+    assert not answer.refused and answer.owner == "出纳员" and len(answer.citations) == 3
