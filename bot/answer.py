@@ -83,7 +83,8 @@ def compose(retrieval: Retrieval, knowledge: Knowledge, support: Support, limit:
         return _duty_lists(retrieval, knowledge)
     if intent == "contact" and (support.supported or _only_asks_how_to_reach(support)):
         return _contacts(retrieval.owners, knowledge, retrieval)
-    if not support.supported:
+    if not support.supported or (intent == "who" and retrieval.owners and not retrieval.weights):
+        # "谁是校长？" asks for the person in a post: the rules name posts, not people.
         return Answer(text=refusal_message(), refused=True)
     if intent == "who":
         return _who(retrieval, knowledge)

@@ -22,6 +22,10 @@ _EXPECTED_ANSWER = [
     (re.compile(r"多少钱|什么价|价格|价钱|收费标准|费用是多少|多少费用|多少元"), re.compile(_NUMBER + r"\s*(?:元|块|角)")),
     (re.compile(r"多少人|几个人|几人|多少名|多少位"), re.compile(_NUMBER + r"\s*(?:人|名|位)")),
     (re.compile(r"几点|什么时间点|几时几分"), re.compile(r"\d{1,2}\s*[:：点时]|[一二三四五六七八九十]+点")),
+    # "多久组织一次" asks how often or how long: "定期组织教研活动" does not say.
+    (re.compile(r"多久|多长时间|多少时间|什么频率|多频繁|隔多长"),
+     re.compile(r"每(?:个|两|半)?\s*(?:天|日|周|星期|月|季度?|年|学期|学年|期|晚|早|小时)|半年|"
+                + _NUMBER + r"\s*个?(?:天|日|周|星期|月|季度|年|学期|小时|分钟)")),
     # "多少/几次/几天…" asks for a quantity: "工会每年召开一次教代会" states one, "确保工资及时发放" does not.
     (re.compile(r"多少|几个|几次|几天|几年|几名|几位|几条|几项|几周|几个月"),
      re.compile(r"\d|" + _NUMBER + r"\s*[个次天年名位条项元人件周月日时分]|每[天日周月年期]|每学期|半年|全年")),

@@ -130,6 +130,12 @@ def test_who_names_every_party_of_a_clause_that_assigns_cases_to_different_peopl
     check_markers(result)
 
 
+@pytest.mark.parametrize("question", ["谁是出纳员？", "出纳员是谁"])
+def test_who_holds_a_post_is_refused_the_rules_name_posts_not_people(small_desk: DutyDesk, question: str) -> None:
+    result = answer(small_desk, question)
+    assert result.refused and result.citations == []
+
+
 def test_who_gives_the_owner_contact_when_the_document_has_one(small_desk: DutyDesk) -> None:
     result = answer(small_desk, "谁负责教职工邮箱密码重置？")
     assert (result.owner, result.contact) == ("信息中心", "0535-3450899")

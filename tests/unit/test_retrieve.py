@@ -257,6 +257,11 @@ def test_missing_lists_the_terms_the_best_clause_lacks() -> None:
     ("工会每年要召开几次教代会？", "每年召开一次教代会，讨论学校的重大决策。", True),
     ("会计凭证多少天内装订？", "本月凭证必须于次月十五日前装订完毕。", True),
     ("总务处的办公电话是多少？", "机构名称 总务处 办公电话 0535-3450820", True),
+    ("教研组多久组织一次教研活动？", "定期组织教研活动，做好考勤记录。", False),  # how often, unsaid
+    ("教研组多久组织一次教研活动？", "每两周组织一次教研活动。", True),
+    ("库存物资多久盘点？", "对库存物资每月盘点一次。", True),
+    ("过期药品多久清理一次？", "过期药品每季度清理一次。", True),
+    ("多长时间换一次床单？", "床单每两周换洗一次。", True),
 ])
 def test_a_question_asking_for_an_amount_count_or_time_needs_a_clause_that_states_one(
         question: str, text: str, supported: bool) -> None:
