@@ -262,6 +262,10 @@ def test_missing_lists_the_terms_the_best_clause_lacks() -> None:
     ("库存物资多久盘点？", "对库存物资每月盘点一次。", True),
     ("过期药品多久清理一次？", "过期药品每季度清理一次。", True),
     ("多长时间换一次床单？", "床单每两周换洗一次。", True),
+    ("家长会什么时候开？", "指导年级主任、班主任召开班级家长会。", False),  # when, unsaid
+    ("家长会什么时候开？", "每学期期中考试后召开一次家长会。", True),
+    ("期末总结什么时候交？", "期中小结、期末书面总结交政教处。", True),
+    ("会计凭证什么时候之前要装订完？", "本月凭证必须于次月十五日前装订完毕。", True),
 ])
 def test_a_question_asking_for_an_amount_count_or_time_needs_a_clause_that_states_one(
         question: str, text: str, supported: bool) -> None:
