@@ -26,7 +26,7 @@ _DUTIES = re.compile(r"(?:有哪些|有什么|是什么|包括哪些|包括什�
                      r"(?:管|干|做)(?:哪些|什么)(?:工作|事)?[？?]?$|岗位职责|(?:职责|职能)[？?。！!]*$")
 _BARE = re.compile(r"[\W_]+")  # punctuation and spaces around a bare name
 _CONTACT = re.compile(r"电话|联系方式|怎么联系|如何联系|号码|手机")
-_MAX_CONTACTS = 4  # owners one answer covers when a question names several ("教务处和政教处的电话")
+_MAX_OWNERS = 4  # owners one answer covers when a question names several ("教务处和政教处的电话")
 _CONJUNCTION = re.compile(r"\s*(?:和|与|及|以及|、|跟|同|还有|或|或者|,|，)\s*")
 _CONTACT_PHRASES = ("联系方式", "联系电话", "电话号码", "办公电话", "手机号码", "联系人", "怎么联系", "如何联系")
 # "……由图书馆统一登记", "教研活动有教研组长负责", "值班教师应当……": who the text makes responsible.
@@ -176,7 +176,7 @@ def _names_topic(owner: str, terms: Iterable[str]) -> bool:
 def _duty_lists(retrieval: Retrieval, knowledge: Knowledge) -> Answer:
     """The duty list of the owner asked about, or of each owner the question lists ("教务处和政教处…")."""
     parts: list[Answer] = []
-    for owner in _listed_owners(retrieval.question, retrieval.owners)[:_MAX_CONTACTS]:
+    for owner in _listed_owners(retrieval.question, retrieval.owners)[:_MAX_OWNERS]:
         parts.append(_duties(owner, knowledge, retrieval, first_marker=1 + sum(len(p.citations) for p in parts)))
     if len(parts) == 1:
         return parts[0]
@@ -246,7 +246,7 @@ def _contacts(owners: list[str], knowledge: Knowledge, retrieval: Retrieval) -> 
         return _contact(owners[0], knowledge, retrieval)
     lines: list[str] = []
     found: list[Answer] = []
-    for owner in sorted(owners, key=lambda name: _span(retrieval.question, name))[:_MAX_CONTACTS]:
+    for owner in sorted(owners, key=lambda name: _span(retrieval.question, name))[:_MAX_OWNERS]:
         part = _contact(owner, knowledge, retrieval, marker=len(found) + 1)
         if part.refused:
             lines.append(f"规章中没有{owner}的联系电话。")

@@ -57,8 +57,9 @@ class Knowledge:
         # "第三条" in a question is looked up by number: the label is not part of the indexed text.
         self.articles = {}
         for clause in self.clauses:
-            for number in article_numbers(clause.label or "")[:1]:
-                self.articles.setdefault(number, []).append(clause.id)
+            numbers = article_numbers(clause.label or "")
+            if numbers:
+                self.articles.setdefault(numbers[0], []).append(clause.id)
         # Per-owner and per-section lists, so a duty list does not scan every clause of a large index.
         self._by_owner: dict[str, list[Clause]] = {}
         self._by_section: dict[tuple[str, tuple[str, ...]], list[Clause]] = {}
