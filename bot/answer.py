@@ -12,9 +12,10 @@ from itertools import groupby
 from typing import Literal
 
 import prompts
-from bot.knowledge import Knowledge
+from bot.knowledge import Knowledge, section_heading
 from bot.retrieve import Hit, Retrieval, owner_aliases
 from bot.support import Support
+from bot.terms import coverage, subject_weights
 from ingest.model import Clause
 from ingest.owners import PHONE
 
@@ -36,6 +37,7 @@ _TEXT_OWNER = [
 ]
 _ROLE_END = ("处", "室", "科", "办", "部", "馆", "中心", "组", "会", "员", "师", "长", "主任", "人员", "书记", "干事")
 _SECOND_CLAUSE_RATIO = 0.8  # quote a second clause only when it ranks nearly as high as the first
+_SECTION_TOPIC_SHARE = 0.5  # a heading covering this share of the key terms makes its section the topic
 # A who-question whose top clause names nobody looks this deep for one that does, down to this share of
 # the top score (measured on 22 new who-questions: 12 → 14 right, no wrong owner added).
 _WHO_DEPTH = 8
@@ -284,11 +286,42 @@ def _unit_with_contact(post: str, knowledge: Knowledge) -> str | None:
 
 
 def _fact(retrieval: Retrieval, knowledge: Knowledge, limit: int = 2) -> Answer:
-    """Quote the best clause, and the runner-up when it ranks nearly as high (at most `limit`)."""
+    """Quote the best clause, and the runner-up when it ranks nearly as high (at most `limit`).
+
+    When the question is about a whole short section, quote all of its items in document order.
+    """
     first = retrieval.hits[0]
-    runners = [h for h in retrieval.hits[1:2] if h.score >= first.score * _SECOND_CLAUSE_RATIO]
-    cited = ([first] + runners)[:max(1, limit)]
-    lines = [f"根据{_source_line(hit.clause)}：{_quote(hit, n)}" for n, hit in enumerate(cited, start=1)]
+    section = _topic_section(retrieval, knowledge, limit)
+    if section:  # one source line, then the items as the section numbers them
+        cited = section
+        lines = [f"根据{_source_line(first.clause)}（共 {len(cited)} 条）："]
+        lines += [_quote(hit, n) for n, hit in enumerate(cited, start=1)]
+    else:
+        runners = [h for h in retrieval.hits[1:2] if h.score >= first.score * _SECOND_CLAUSE_RATIO]
+        cited = ([first] + runners)[:max(1, limit)]
+        lines = [f"根据{_source_line(hit.clause)}：{_quote(hit, n)}" for n, hit in enumerate(cited, start=1)]
     owner = first.clause.owner
     contact = knowledge.owners[owner].contact if owner in knowledge.owners else None
     return Answer(text="\n".join(lines), citations=cited, owner=owner, contact=contact)
+
+
+def _topic_section(retrieval: Retrieval, knowledge: Knowledge, limit: int) -> list[Hit]:
+    """The items of the best clause's section, in document order, when the question asks about that section.
+
+    "学校计划怎样加强心理健康教育" is about the heading "心理健康教育工作": each of its items is part of
+    the answer, and quoting only the one that happens to repeat "加强" would drop the others. It applies
+    when the two best clauses are items of one section whose own heading covers most of the question's
+    key terms, and the section is short enough to quote whole.
+    """
+    hits = retrieval.hits
+    if len(hits) < 2 or not retrieval.weights or not hits[0].clause.section or retrieval.article_refs:
+        return []  # "考勤办法第二条" asks for one article, not the section it sits in
+    first, second = hits[0].clause, hits[1].clause
+    if (second.doc_id, second.section) != (first.doc_id, first.section):
+        return []
+    items = _distinct(knowledge.section(first))
+    topic = subject_weights(retrieval.question, retrieval.weights)
+    if not 2 <= len(items) <= limit or coverage(topic, section_heading(first)) < _SECTION_TOPIC_SHARE:
+        return []
+    ranked = {hit.clause.id: hit for hit in hits}
+    return [ranked.get(c.id) or Hit(c, 0.0, 0.0, 0.0) for c in items]

@@ -51,7 +51,7 @@ class Knowledge:
         self.owners = _owners(self.clauses)
         # Clause context without layout spaces ("校    训" is 校训), for term matching; and all of it
         # in one string, to ask "does the knowledge base mention this at all?"
-        self.compact = {c.id: _compact(c) for c in self.clauses}
+        self.compact = {c.id: compact(c) for c in self.clauses}
         self.corpus_text = "\n".join(context + text for context, text in self.compact.values())
         self._row = {c.id: i for i, c in enumerate(self.clauses)}
         # "第三条" in a question is looked up by number: the label is not part of the indexed text.
@@ -151,7 +151,12 @@ class Knowledge:
         return self.lexical.scores(query)
 
 
-def _compact(clause: Clause) -> tuple[str, str]:
+def section_heading(clause: Clause) -> str:
+    """The heading the clause is an item of (the deepest one), without whitespace."""
+    return "".join(clause.section[-1].split()) if clause.section else ""
+
+
+def compact(clause: Clause) -> tuple[str, str]:
     """(heading context + owner, text), both without whitespace."""
     context = "".join(clause.section) + (clause.owner or "")
     return "".join(context.split()), "".join(clause.text.split())

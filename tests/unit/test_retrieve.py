@@ -19,7 +19,16 @@ from bot.retrieve import (
 )
 from bot.service import DutyDesk
 from bot.support import COVERAGE_THRESHOLD, assess
-from bot.terms import CONTEXT_CREDIT, coverage, key_terms, lexical_query, normalize_question, term_match, term_weights
+from bot.terms import (
+    CONTEXT_CREDIT,
+    coverage,
+    frame_words,
+    key_terms,
+    lexical_query,
+    normalize_question,
+    term_match,
+    term_weights,
+)
 from ingest.model import Clause, Source
 
 
@@ -236,6 +245,37 @@ def test_the_best_covering_of_the_top_three_decides_and_the_fourth_does_not_coun
     assert verdict.supported and verdict.coverage == 0.9
     late = weak[:2] + [hit("核算经费。", 0.85, 0.2), hit("负责宿舍钥匙的登记保管。", 0.85, 0.9)]
     assert not assess(retrieval(question, late)).supported
+
+
+@pytest.mark.parametrize(("question", "frame"), [
+    ("学校计划怎样加强心理健康教育？", {"加强"}),
+    ("如何才能做好食堂管理", {"做好"}),
+    ("德育建设工作有哪些措施？", {"措施"}),
+    ("有什么具体举措", {"举措"}),
+    ("谁负责加强校园安全？", set()),  # no how-word: 加强 is part of what is asked
+    ("体检有哪些安排？", set()),  # an arrangement is a fact a clause must state, not a frame
+])
+def test_frame_words_of_how_and_what_measures_questions(question: str, frame: set[str]) -> None:
+    assert frame_words(question) == frame
+
+
+def test_a_how_question_needs_its_subject_covered_not_its_frame_verb() -> None:
+    question = "学校怎样加强心理健康教育？"
+    assert set(key_terms(question)) >= {"加强", "心理健康"}  # the frame verb still ranks
+    measure = Hit(clause("构建多元化的心理健康教育模式，引入专业心理咨询机构合作。"), 1.0, 0.9, 0.5)
+    assert assess(retrieval(question, [measure], weights={"加强": 1.7, "心理健康": 4.0})).supported
+    elsewhere = Hit(clause("加强校园安全管理。"), 1.0, 0.9, 0.5)
+    assert not assess(retrieval(question, [elsewhere], weights={"加强": 1.7, "心理健康": 4.0})).supported
+
+
+def test_the_heading_a_clause_is_an_item_of_counts_in_full_when_it_is_the_topic() -> None:
+    question = "学校如何做好公共卫生服务工作？"
+    weights = {"公共卫生": 5.6, "服务": 2.0}
+    under = clause("建立健全校园卫生防疫长效机制。", section=("二、工作安排", "4. 公共卫生服务工作"))
+    assert assess(retrieval(question, [Hit(under, 1.0, 0.9, 0.5)], weights=weights)).supported
+    # The same words in an ancestor heading only: half credit, as for any heading.
+    above = clause("建立健全校园卫生防疫长效机制。", section=("公共卫生服务工作", "（一）日常工作"))
+    assert not assess(retrieval(question, [Hit(above, 1.0, 0.9, 0.5)], weights=weights)).supported
 
 
 def test_missing_lists_the_terms_the_best_clause_lacks() -> None:
