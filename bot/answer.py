@@ -16,6 +16,7 @@ from bot.knowledge import Knowledge, section_heading
 from bot.retrieve import Hit, Retrieval, owner_aliases
 from bot.support import Support
 from bot.terms import coverage, subject_weights
+from ingest.hanzi import simplified
 from ingest.model import Clause
 from ingest.owners import PHONE
 
@@ -113,9 +114,10 @@ def responsible_parties(clause: Clause, known: set[str]) -> list[str]:
     else the section's owner."""
     found: list[str] = []
     for pattern in _TEXT_OWNER:
-        for match in pattern.finditer(clause.text):
-            name = match.group(1)
-            if (name in known or name.endswith(_ROLE_END)) and name not in found:
+        for match in pattern.finditer(simplified(clause.text)):
+            form = match.group(1)  # matched in simplified characters; named as the rules write it
+            name = clause.text[match.start(1):match.end(1)]
+            if (name in known or form in known or form.endswith(_ROLE_END)) and name not in found:
                 found.append(name)
     return found or ([clause.owner] if clause.owner else [])
 
@@ -172,6 +174,7 @@ def _best_owned(retrieval: Retrieval, known: set[str]) -> Hit:
 
 def _names_topic(owner: str, terms: Iterable[str]) -> bool:
     """The owner's name shares two characters in a row with a key term (食堂管理员 and 学校食堂)."""
+    owner = simplified(owner)
     return any(term[i:i + 2] in owner for term in terms for i in range(len(term) - 1))
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ingest.errors import BackendUnavailableError, NotFoundError
+from ingest.hanzi import simplified
 from ingest.lexical import LexicalIndex
 from ingest.model import Clause
 from ingest.numbering import article_numbers
@@ -152,14 +153,14 @@ class Knowledge:
 
 
 def section_heading(clause: Clause) -> str:
-    """The heading the clause is an item of (the deepest one), without whitespace."""
-    return "".join(clause.section[-1].split()) if clause.section else ""
+    """The heading the clause is an item of (the deepest one), without whitespace, as matched."""
+    return simplified("".join(clause.section[-1].split())) if clause.section else ""
 
 
 def compact(clause: Clause) -> tuple[str, str]:
-    """(heading context + owner, text), both without whitespace."""
-    context = "".join(clause.section) + (clause.owner or "")
-    return "".join(context.split()), "".join(clause.text.split())
+    """(heading context + owner, text), both without whitespace, as matched (simplified characters)."""
+    context = clause.document + "".join(clause.section) + (clause.owner or "")
+    return simplified("".join(context.split())), simplified("".join(clause.text.split()))
 
 
 def _owners(clauses: list[Clause]) -> dict[str, Owner]:

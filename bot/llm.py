@@ -34,6 +34,7 @@ from bot.knowledge import Knowledge
 from bot.llm_enforce import Enforced, enforce, parties, strip_markers
 from bot.llm_pack import Packed, encoding, neutralise, pack, prompt_sections
 from bot.retrieve import Retrieval, mentioned_owners, owner_aliases
+from ingest.hanzi import simplified
 from ingest.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -241,6 +242,7 @@ def choose_owner(checked: Enforced, knowledge: Knowledge, preferred: str | None)
 
 def _position(text: str, name: str) -> int:
     """Where the text first names an owner (by any alias)."""
+    text = simplified(text)
     found = [text.find(alias) for alias in owner_aliases(name) if alias in text]
     return min(found, default=len(text))
 

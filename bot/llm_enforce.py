@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from bot.answer import responsible_party
 from bot.retrieve import Hit, mentioned_owners, owner_aliases
+from ingest.hanzi import simplified
 from ingest.model import Clause
 
 MARKER = re.compile(r"\[(\d+)\]")
@@ -82,7 +83,7 @@ def backs(clause: Clause, name: str, known_owners: Collection[str]) -> bool:
     """Whether a clause backs naming this owner: its owner, its responsible party, or named in its text."""
     if name in parties(clause, known_owners):
         return True
-    return any(alias in clause.text for alias in owner_aliases(name))
+    return any(alias in simplified(clause.text) for alias in owner_aliases(name))
 
 
 def parties(clause: Clause, known_owners: Collection[str]) -> set[str]:

@@ -11,6 +11,7 @@ from bot.knowledge import Knowledge
 from bot.terms import coverage, key_terms, lexical_query, term_weights
 from ingest.embed import Embedder
 from ingest.errors import BackendUnavailableError
+from ingest.hanzi import simplified
 from ingest.model import Clause
 from ingest.numbering import article_numbers, blank_article_refs
 
@@ -49,7 +50,11 @@ class Retrieval:
 
 
 def owner_aliases(name: str) -> list[str]:
-    """The names a question may use for an owner: the name, and without a generic post suffix."""
+    """The names a question may use for an owner: the name, and without a generic post suffix.
+
+    In simplified characters, as questions are: "教務處" is asked about as "教务处".
+    """
+    name = simplified(name)
     aliases = [name]
     for suffix in _ALIAS_SUFFIXES:
         if name.endswith(suffix) and len(name) - len(suffix) >= 2:
@@ -66,6 +71,7 @@ def _alias_candidates(owners: tuple[str, ...]) -> list[tuple[str, str]]:
 
 def mentioned_owners(question: str, owners: list[str]) -> list[str]:
     """Owners the question names, longest names first, no two claiming the same characters."""
+    question = simplified(question)
     candidates = [(a, n) for a, n in _alias_candidates(tuple(owners)) if a in question]
     taken = [False] * len(question)
     found: list[str] = []
@@ -88,6 +94,7 @@ def resolve_owner(name: str, owners: list[str]) -> str | None:
 
 def blank_owner_mentions(question: str, owners: list[str]) -> str:
     """The question with the names (or aliases) of the owners it mentions replaced by spaces."""
+    question = simplified(question)
     for name in owners:
         for alias in owner_aliases(name):
             if alias in question:

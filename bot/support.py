@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from bot.knowledge import compact, section_heading
 from bot.retrieve import Hit, Retrieval
 from bot.terms import CONTEXT_CREDIT, coverage, subject_weights
+from ingest.hanzi import simplified
 
 COVERAGE_THRESHOLD = 0.6
 _MIN_SIMILARITY = 0.80  # e5 cosine below this means nothing in the rules is even about the topic
@@ -71,8 +72,8 @@ def assess(retrieval: Retrieval) -> Support:
         return Support(1.0 if supported else 0.0, similarity, [], supported)
     covered = {hit.clause.id: _covered(hit, weights, recount=weights != retrieval.weights) for hit in top}
     best = max(top, key=lambda hit: covered[hit.clause.id])
-    text = "".join(best.clause.embed_text().split())
-    missing = [t for t in weights if t not in text]  # for explanations and tuning
+    matched = "".join(compact(best.clause))
+    missing = [t for t in weights if t not in matched]  # for explanations and tuning
     supported = (covered[best.clause.id] >= COVERAGE_THRESHOLD and similarity >= _MIN_SIMILARITY
                  and _states_what_is_asked(retrieval.question, best.clause.text))
     return Support(covered[best.clause.id], similarity, missing, supported)
@@ -92,4 +93,5 @@ def _covered(hit: Hit, weights: dict[str, float], recount: bool) -> float:
 
 def _states_what_is_asked(question: str, text: str) -> bool:
     """False when the question asks for an amount, head count or time that the text does not give."""
+    text = simplified(text)
     return all(answer.search(text) for asked, answer in _EXPECTED_ANSWER if asked.search(question))

@@ -4,10 +4,10 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from functools import lru_cache
 
 import rjieba
-from opencc import OpenCC
+
+from ingest.hanzi import simplified
 
 # Words that carry the question's form, not its subject.
 _STOPWORDS = frozenset("""
@@ -37,12 +37,7 @@ def normalize_question(question: str) -> str:
     "班主任有哪些職責" (typed in traditional characters) and "总务处 负责 什么" (spaced out on a phone)
     would otherwise match nothing or miss their intent; the answer still quotes the clause verbatim.
     """
-    return _CJK_GAP.sub("", _t2s().convert(question))
-
-
-@lru_cache(maxsize=1)
-def _t2s() -> OpenCC:
-    return OpenCC("t2s")
+    return _CJK_GAP.sub("", simplified(question))
 
 
 def frame_words(question: str) -> set[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ingest.hanzi import simplified
 from ingest.numbering import split_label
 
 # Whitespace that Chinese documents use for layout: full-width space, no-break space, zero-width marks.
@@ -75,6 +76,7 @@ def _is_boilerplate(line: str) -> bool:
     """True for a line that is page furniture (buttons, stamps, bare dates)."""
     if not line:
         return False
+    line = simplified(line)  # "相關推薦", "發佈時間": the same furniture in traditional characters
     if _BOILERPLATE_LINE.match(line) or _STAMP_LINE.match(line):
         return True
     return bool(_DATE_ONLY.match(line)) and any(ch.isdigit() for ch in line)  # a bare date or time stamp
@@ -86,7 +88,7 @@ def _drop_related_blocks(lines: list[tuple[int, str]]) -> list[tuple[int, str]]:
     skipping = False
     for number, line in lines:
         text = normalize_space(line)
-        if _RELATED_HEAD.search(text) and len(text) <= _RELATED_ENTRY_MAX:
+        if _RELATED_HEAD.search(simplified(text)) and len(text) <= _RELATED_ENTRY_MAX:
             skipping = True
             continue
         if skipping and (not text or _is_link_entry(text)):

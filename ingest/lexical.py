@@ -8,6 +8,8 @@ from pathlib import Path
 import bm25s
 import numpy as np
 
+from ingest.hanzi import simplified
+
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets DEBUG on itself and chats on every build
 
 # Character unigrams + bigrams of CJK runs beat word segmentation on short school questions:
@@ -16,9 +18,10 @@ _RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+|[A-Za-z]+|\d+")
 
 
 def tokenize(text: str) -> list[str]:
-    """Character unigrams and bigrams for Chinese, lower-cased words and numbers otherwise."""
+    """Character unigrams and bigrams for Chinese (traditional characters as simplified), lower-cased
+    words and numbers otherwise."""
     tokens: list[str] = []
-    for run in _RUN.findall(text):
+    for run in _RUN.findall(simplified(text)):
         if run[0].isascii():
             tokens.append(run.lower())
             continue

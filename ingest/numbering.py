@@ -4,6 +4,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ingest.hanzi import simplified
+
 _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7,
               "八": 8, "九": 9}
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000}
@@ -55,7 +57,7 @@ _ARTICLE_REF = re.compile(rf"第\s*([{_CN}\d]+)\s*[条條]")
 
 def article_numbers(text: str) -> list[int]:
     """The article numbers a text refers to: "第三条", "第 12 条" → [3, 12] (in order, no repeats)."""
-    numbers = [cn_to_int(raw) for raw in _ARTICLE_REF.findall(text)]
+    numbers = [cn_to_int(raw) for raw in _ARTICLE_REF.findall(simplified(text))]
     return list(dict.fromkeys(n for n in numbers if n is not None))
 
 
@@ -67,10 +69,10 @@ def blank_article_refs(text: str) -> str:
 def split_label(line: str) -> Numbered | None:
     """Recognise a leading numbering label; None when the line is not a numbered item."""
     for style, pattern in _PATTERNS:
-        match = pattern.match(line)
+        match = pattern.match(simplified(line))  # "第三條", "第一編": the label is sliced from the line as written
         if not match:
             continue
-        label, raw = match.group(1).strip(), match.group(2)
+        label, raw = line[match.start(1):match.end(1)].strip(), match.group(2)
         number = _CIRCLED.index(raw) + 1 if style == "circled" else cn_to_int(raw)
         if style != "bullet" and number is None:
             continue

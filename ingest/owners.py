@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 
+from ingest.hanzi import simplified
+
 # "班主任岗位职责", "教务处工作职责：", "中学高级教师任职条件及岗位职责", "图书馆职能".
 _ROLE_HEADING = re.compile(
     r"^(?P<owner>[^\s，。,；;:：]{1,20}?)(?:任职条件及|的)?"
@@ -20,12 +22,12 @@ PHONE = re.compile(r"(?<!\d)(?:0\d{2,3}[-－—]?\d{7,8}|1[3-9]\d{9})(?:转\d{1,
 
 
 def owner_from_heading(title: str) -> str | None:
-    """The department or post a heading names, or None."""
+    """The department or post a heading names (as written), or None."""
     title = title.strip()
-    match = _ROLE_HEADING.match(title)
+    match = _ROLE_HEADING.match(simplified(title))  # "教務處工作職責" too; the name is sliced from the title
     if match:
-        return None if _COLLECTIVE.search(match.group("owner")) else match.group("owner")
-    if _UNIT_NAME.match(title):
+        return None if _COLLECTIVE.search(match.group("owner")) else title[match.start("owner"):match.end("owner")]
+    if _UNIT_NAME.match(simplified(title)):
         return title
     return None
 
@@ -37,12 +39,12 @@ def looks_like_name(value: str) -> bool:
 
 def owner_from_table_key(key: str) -> bool:
     """True for a table key or header that names a unit ("机构名称", "部门")."""
-    return bool(_NAME_KEY.search(key.strip()))
+    return bool(_NAME_KEY.search(simplified(key.strip())))
 
 
 def is_contact_key(key: str) -> bool:
     """True for a table key or header that holds contact details ("办公电话")."""
-    return bool(_CONTACT_KEY.search(key.strip()))
+    return bool(_CONTACT_KEY.search(simplified(key.strip())))
 
 
 def find_contact(text: str) -> str | None:

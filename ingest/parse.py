@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from ingest.clean import CleanText, normalize_space
 from ingest.ids import assign_ids
+from ingest.hanzi import simplified
 from ingest.model import Clause, Source
 from ingest.numbering import Numbered, split_label
 from ingest.owners import find_contact, is_contact_key, looks_like_name, owner_from_heading, owner_from_table_key
@@ -133,7 +134,7 @@ def _looks_like_heading(text: str) -> bool:
     """Short, no sentence punctuation, not an introduction ending in a colon."""
     if len(text) > _HEADING_MAX or _SENTENCE_PUNCT.search(text):
         return False
-    return not text.endswith((":", "：")) or bool(_HEADING_SUFFIX.search(text))
+    return not text.endswith((":", "：")) or bool(_HEADING_SUFFIX.search(simplified(text)))
 
 
 def _is_plain_heading(lines: list[tuple[int, str]], index: int, state: _State) -> bool:
@@ -142,15 +143,15 @@ def _is_plain_heading(lines: list[tuple[int, str]], index: int, state: _State) -
     if _FIELD_LINE.match(text) and not text.endswith((":", "：")):
         return False  # "校训：自强不息" states a fact, it heads nothing
     if not _looks_like_heading(text.rstrip(":：")) and not (
-        _HEADING_SUFFIX.search(text) and len(text) <= _HEADING_MAX
+        _HEADING_SUFFIX.search(simplified(text)) and len(text) <= _HEADING_MAX
     ):
         return False
-    if _continues_draft(state) and not _HEADING_SUFFIX.search(text):
+    if _continues_draft(state) and not _HEADING_SUFFIX.search(simplified(text)):
         return False
     following = _next_text(lines, index)
     if following is None or _MD_HEADING.match(following):
         return False
-    return bool(_HEADING_SUFFIX.search(text)) or not _looks_like_heading(following) or bool(
+    return bool(_HEADING_SUFFIX.search(simplified(text))) or not _looks_like_heading(following) or bool(
         split_label(following)
     )
 

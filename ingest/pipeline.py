@@ -15,6 +15,7 @@ import numpy as np
 from ingest.clean import clean, normalize_space
 from ingest.embed import Embedder
 from ingest.errors import DutyDeskError, LoadError
+from ingest.hanzi import simplified
 from ingest.ids import document_id
 from ingest.load import SUPPORTED_SUFFIXES, load_text
 from ingest.model import Clause, ParsedDocument
@@ -149,7 +150,7 @@ def _title(front_matter: str | None, lines: list[tuple[int, str]], stem: str) ->
 
 def _effective(declared: str | None, text: str) -> str | None:
     """The date a document takes effect: front matter `effective:`, else a 施行/发布 date in the text."""
-    match = _ISO_DATE.match(declared.strip()) if declared else _EFFECTIVE.search(text)
+    match = _ISO_DATE.match(declared.strip()) if declared else _EFFECTIVE.search(simplified(text))
     if not match:
         return None
     year, month, day = (int(g) for g in match.groups())
@@ -174,7 +175,9 @@ def run_ingest(roots: list[Path], knowledge_dir: Path, store: IndexStore, embedd
                                       max_bytes)
         report.clauses = len(clauses)
         if report.changed or previous_usable is None and clauses:
-            vectors = _vectors(store, previous_usable, clauses, embedder, report, progress)
+            # A new format re-parses, but a text the same model embedded before keeps its vector.
+            same_model = previous if previous is not None and previous.embedder == embedder.name else None
+            vectors = _vectors(store, same_model, clauses, embedder, report, progress)
             store.write_generation(clauses, vectors, documents, embedder.name)
     report.seconds = time.perf_counter() - started
     return report

@@ -27,7 +27,9 @@ from ingest.lexical import LexicalIndex
 from ingest.model import Clause, sha256_text
 from ingest.versions import Version, VersionLog, new_versions
 
-FORMAT_VERSION = 3  # bump when the clause format or the parser's output changes: forces a re-parse
+# Bump when the clause format or the parser's output changes: forces a re-parse (vectors of unchanged
+# texts are reused). 4: traditional characters are matched as simplified (BM25 tokens, 崗位職責, 第X條).
+FORMAT_VERSION = 4
 _COLLECTION_PREFIX = "dutydesk_g"
 _MANIFEST = "manifest.json"
 _HISTORY = "history.jsonl"

@@ -314,6 +314,7 @@ def test_an_index_of_an_older_format_is_refused(desk: DutyDesk) -> None:
         fresh(desk).knowledge()
     report = desk.ingest()
     assert sorted(report.added) == sorted(DOCS)
+    assert report.embedded == 0, "re-parsed, but the same model's vectors of the same texts are reused"
     assert fresh(desk).knowledge().manifest.format == manifest["format"] + 1
 
 
