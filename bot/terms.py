@@ -27,6 +27,11 @@ _FRAME = re.compile(
     r"(?:怎么样|怎样|如何|怎么)(?:才能|才可以|来|去|更好地|更好的|进一步)?"
     r"(加强|做好|搞好|抓好|开展|推进|推动|提高|提升|落实|实施|完成|改进|强化|实现|保证|确保|促进|组织|进行|改善)|"
     r"(?:哪些|什么|何种|哪几项|哪几条|哪种|有何)(?:具体)?(措施|举措|做法|方法|途径|手段)")
+# Separable verbs split by a duration or count: "请一周的假" is about 请假, "开两次会" about 开会.
+# Segmented, only the middle survives ("一周") and the question would be judged by it alone.
+_SPLIT_VERB = re.compile(r"([请休放开值加排上代调补])[了个的\d一二两三四五六七八九十百半几多天周星期月日小时次回长久整]{1,6}"
+                         r"([假会班课])")
+_SPLIT_WORDS = {"请假", "休假", "放假", "开会", "值班", "加班", "排班", "上课", "代课", "调课", "补课"}
 _WORD = re.compile(r"[\u3400-\u9fffA-Za-z0-9]")
 _CJK_GAP = re.compile(r"(?<=[\u3400-\u9fff])\s+(?=[\u3400-\u9fff])")
 
@@ -59,6 +64,10 @@ def key_terms(question: str) -> list[str]:
         if (len(word) < 2 and not word.isdigit()) or word in _STOPWORDS or not _WORD.search(word):
             continue
         if word not in terms:
+            terms.append(word)
+    for match in _SPLIT_VERB.finditer(question):
+        word = match.group(1) + match.group(2)
+        if word in _SPLIT_WORDS and word not in terms:
             terms.append(word)
     return terms
 

@@ -54,6 +54,7 @@ def test_a_who_question_names_the_right_owner_with_its_phone(real_desk: DutyDesk
     ("宿舍钥匙由谁保管？", "宿舍管理员", "gwzz-susheguanliy-2"),
     ("期末考试谁来组织？", "教务处主任", "gwzz-jiaowuchuzhu-2"),
     ("请假一天找谁批？", "年级主任", "kq-jzgkqglbf-2"),
+    ("请一天的假找谁批？", "年级主任", "kq-jzgkqglbf-2"),  # 请…假 split by the duration
 ])
 def test_a_who_question_about_a_role_without_a_phone(real_desk: DutyDesk, question: str, owner: str,
                                                      clause_id: str) -> None:
@@ -171,7 +172,11 @@ def test_real_knowledge_a_field_line_answers_a_fact(seed_desk: DutyDesk) -> None
     assert "自强不息" in result.citations[0].clause.text
 
 
-@pytest.mark.parametrize("question", ["学校什么时候放暑假？", "食堂饭菜多少钱？"])
+@pytest.mark.parametrize("question", [
+    "学校什么时候放暑假？",
+    "食堂饭菜多少钱？",
+    "请一周的假谁批？",  # the rules say nothing of leave: not 课题组长's "超前一周搞好集体备课"
+])
 def test_real_knowledge_refuses_what_the_rules_do_not_say(seed_desk: DutyDesk, question: str) -> None:
     assert_refused(ask(seed_desk, question))
 

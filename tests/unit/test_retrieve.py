@@ -174,6 +174,22 @@ def test_key_terms_drop_question_and_function_words(question: str, terms: list[s
     assert key_terms(question) == terms
 
 
+@pytest.mark.parametrize(("question", "word"), [
+    ("请一周的假谁批？", "请假"),
+    ("请了两天假要交什么材料", "请假"),
+    ("一个月开几次会？", "开会"),
+    ("周末加两小时班有补助吗", "加班"),
+])
+def test_a_separable_verb_split_by_a_duration_is_a_key_term(question: str, word: str) -> None:
+    """Segmented, "请一周的假" leaves only "一周": the question would be judged by its duration alone."""
+    assert word in key_terms(question)
+
+
+@pytest.mark.parametrize("question", ["请问放假时间", "开学典礼的会场在哪", "上学期的课谁排的"])
+def test_no_separable_verb_is_made_of_words_that_are_not_one(question: str) -> None:
+    assert not {"请假", "开会", "上课"} & set(key_terms(question))
+
+
 def test_asking_for_a_clock_time_is_no_key_term() -> None:
     assert key_terms("教职工几点前签到？") == ["教职工", "签到"]
 
