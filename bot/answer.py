@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import groupby
 from typing import Literal
 
@@ -91,7 +91,7 @@ def compose(retrieval: Retrieval, knowledge: Knowledge, support: Support, limit:
         return Answer(text=refusal_message(), refused=True)
     if intent == "who":
         return _who(retrieval, knowledge)
-    return _fact(retrieval, knowledge, limit)
+    return _fact(retrieval, knowledge, limit, support.states)
 
 
 def _only_asks_how_to_reach(support: Support) -> bool:
@@ -288,13 +288,17 @@ def _unit_with_contact(post: str, knowledge: Knowledge) -> str | None:
     return max(units, key=len, default=None)
 
 
-def _fact(retrieval: Retrieval, knowledge: Knowledge, limit: int = 2) -> Answer:
+def _fact(retrieval: Retrieval, knowledge: Knowledge, limit: int = 2, states: str | None = None) -> Answer:
     """Quote the best clause, and the runner-up when it ranks nearly as high (at most `limit`).
 
-    When the question is about a whole short section, quote all of its items in document order.
+    When the question is about a whole short section, quote all of its items in document order. When
+    it asks for a value (a time, an amount), the clause that states it (`states`) is quoted first.
     """
+    if states:
+        stating = [hit for hit in retrieval.hits if hit.clause.id == states]
+        retrieval = replace(retrieval, hits=stating + [hit for hit in retrieval.hits if hit.clause.id != states])
     first = retrieval.hits[0]
-    section = _topic_section(retrieval, knowledge, limit)
+    section = None if states else _topic_section(retrieval, knowledge, limit)
     if section:  # one source line, then the items as the section numbers them
         cited = section
         lines = [f"根据{_source_line(first.clause)}（共 {len(cited)} 条）："]

@@ -21,7 +21,9 @@ _NUMBER = r"[\d一二两三四五六七八九十百千万]+"
 # A question that asks for an amount, a head count or a clock time is only answered by a clause
 # that states one: "学生校服多少钱" is not answered by a clause about buying uniforms.
 _EXPECTED_ANSWER = [
-    (re.compile(r"多少钱|什么价|价格|价钱|收费标准|费用是多少|多少费用|多少元"), re.compile(_NUMBER + r"\s*(?:元|块|角)")),
+    # "旷工一天扣多少钱": "扣发当月绩效工资的百分之十" states it as a share.
+    (re.compile(r"多少钱|什么价|价格|价钱|收费标准|费用是多少|多少费用|多少元"),
+     re.compile(_NUMBER + r"\s*(?:元|块|角)|百分之" + _NUMBER + r"|\d\s*[%％]")),
     (re.compile(r"多少人|几个人|几人|多少名|多少位"), re.compile(_NUMBER + r"\s*(?:人|名|位)")),
     (re.compile(r"几点|什么时间点|几时几分"), re.compile(r"\d{1,2}\s*[:：点时]|[一二三四五六七八九十]+点")),
     # "什么时候开家长会" asks for a date or a moment: "指导班主任召开家长会" does not give one.
@@ -48,6 +50,8 @@ class Support:
     similarity: float
     missing: list[str]
     supported: bool
+    # The clause that states the value a question asks for ("什么时候", "多少钱"), when another ranks above it.
+    states: str | None = None
 
 
 def assess(retrieval: Retrieval) -> Support:
@@ -71,12 +75,21 @@ def assess(retrieval: Retrieval) -> Support:
         supported = bool(retrieval.owners) and similarity >= _MIN_SIMILARITY
         return Support(1.0 if supported else 0.0, similarity, [], supported)
     covered = {hit.clause.id: _covered(hit, weights, recount=weights != retrieval.weights) for hit in top}
-    best = max(top, key=lambda hit: covered[hit.clause.id])
+    # Judged on the clauses that state what is asked (a time, an amount…): "请假制度什么时候施行" is
+    # answered by "本制度自2024年9月1日起施行", not by a clause that merely says 请假 more often.
+    answering = [hit for hit in top if _states_what_is_asked(retrieval.question, hit.clause.text)] or top
+    best = max(answering, key=lambda hit: covered[hit.clause.id])
     matched = "".join(compact(best.clause))
     missing = [t for t in weights if t not in matched]  # for explanations and tuning
     supported = (covered[best.clause.id] >= COVERAGE_THRESHOLD and similarity >= _MIN_SIMILARITY
                  and _states_what_is_asked(retrieval.question, best.clause.text))
-    return Support(covered[best.clause.id], similarity, missing, supported)
+    states = best.clause.id if supported and asks_for_value(retrieval.question) else None
+    return Support(covered[best.clause.id], similarity, missing, supported, states)
+
+
+def asks_for_value(question: str) -> bool:
+    """True when the question asks for an amount, a head count, a time or how often."""
+    return any(asked.search(question) for asked, _ in _EXPECTED_ANSWER)
 
 
 def _covered(hit: Hit, weights: dict[str, float], recount: bool) -> float:

@@ -26,7 +26,7 @@ CONTEXT_CREDIT = 0.5  # a term found only in the clause's headings or owner coun
 _FRAME = re.compile(
     r"(?:怎么样|怎样|如何|怎么)(?:才能|才可以|来|去|更好地|更好的|进一步)?"
     r"(加强|做好|搞好|抓好|开展|推进|推动|提高|提升|落实|实施|完成|改进|强化|实现|保证|确保|促进|组织|进行|改善)|"
-    r"(?:哪些|什么|何种|哪几项|哪几条|哪种|有何)(?:具体)?(措施|举措|做法|方法|途径|手段)")
+    r"(?:哪些|什么|何种|哪几项|哪几条|哪种|有何)(?:具体)?(措施|举措|做法|方法|途径|手段|材料|手续|资料)")
 # Separable verbs split by a duration or count: "请一周的假" is about 请假, "开两次会" about 开会.
 # Segmented, only the middle survives ("一周") and the question would be judged by it alone.
 _SPLIT_VERB = re.compile(r"([请休放开值加排上代调补])[了个的\d一二两三四五六七八九十百半几多天周星期月日小时次回长久整]{1,6}"
@@ -46,8 +46,9 @@ def normalize_question(question: str) -> str:
 
 
 def frame_words(question: str) -> set[str]:
-    """The words of a how- or what-measures frame ("如何加强", "有哪些措施"): they rank, but aren't required."""
-    return {match.group(1) or match.group(2) for match in _FRAME.finditer(question)}
+    """The words of a how- or what-measures frame ("如何加强", "有哪些措施", "需要什么材料"): they rank,
+    but aren't required."""
+    return {word for match in _FRAME.finditer(question) for word in match.groups() if word}
 
 
 def subject_weights(question: str, weights: dict[str, float]) -> dict[str, float]:

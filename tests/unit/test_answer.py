@@ -5,6 +5,7 @@ question is supported at all is bot.support's business (tested in tests/unit/tes
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -276,6 +277,16 @@ def test_fact_quotes_the_best_clause_and_a_close_runner_up(small_desk: DutyDesk)
     result = answer(small_desk, "病假需要什么证明？")
     assert [h.clause.label for h in result.citations] == ["第三条", "第四条"]
     assert all(line.startswith("根据《教职工考勤管理办法》") for line in result.text.splitlines())
+    check_markers(result)
+
+
+def test_fact_quotes_the_clause_that_states_the_value_asked_for_first(small_desk: DutyDesk) -> None:
+    knowledge = small_desk.knowledge()
+    retrieval = small_desk.retriever.retrieve(knowledge, "病假需要什么证明？")
+    second = retrieval.hits[1]
+    support = dataclasses.replace(SUPPORTED, states=second.clause.id)
+    result = compose(retrieval, knowledge, support)
+    assert result.citations[0].clause.id == second.clause.id
     check_markers(result)
 
 

@@ -268,6 +268,7 @@ def test_the_best_covering_of_the_top_three_decides_and_the_fourth_does_not_coun
     ("如何才能做好食堂管理", {"做好"}),
     ("德育建设工作有哪些措施？", {"措施"}),
     ("有什么具体举措", {"举措"}),
+    ("请病假需要什么材料？", {"材料"}),  # the rule names the materials ("诊断证明"), not the word 材料
     ("谁负责加强校园安全？", set()),  # no how-word: 加强 is part of what is asked
     ("体检有哪些安排？", set()),  # an arrangement is a fact a clause must state, not a frame
 ])
@@ -322,10 +323,24 @@ def test_missing_lists_the_terms_the_best_clause_lacks() -> None:
     ("家长会什么时候开？", "每学期期中考试后召开一次家长会。", True),
     ("期末总结什么时候交？", "期中小结、期末书面总结交政教处。", True),
     ("会计凭证什么时候之前要装订完？", "本月凭证必须于次月十五日前装订完毕。", True),
+    ("旷工一天扣多少钱？", "每旷工一天扣发当月绩效工资的百分之十。", True),  # an amount stated as a share
+    ("旷工一天扣多少钱？", "旷工一天扣发绩效工资5%。", True),
+    ("旷工一天扣多少钱？", "旷工的，扣发当月绩效工资。", False),
 ])
 def test_a_question_asking_for_an_amount_count_or_time_needs_a_clause_that_states_one(
         question: str, text: str, supported: bool) -> None:
     assert assess(retrieval(question, [hit(text, 0.9, 1.0)])).supported is supported
+
+
+def test_a_clause_that_states_the_time_asked_for_decides_though_another_covers_more() -> None:
+    question = "请假制度什么时候施行？"
+    weights = {"请假": 3.8, "制度": 2.0, "施行": 6.2}
+    wordy = Hit(clause("请假期间的课务由教务处统一安排，请假制度另行公布施行细则。", cid="d-x-5"), 1.0, 0.9, 0.5, 1.0)
+    dated = Hit(clause("本制度自2024年9月1日起施行。", cid="d-x-8"), 0.9, 0.9, 0.5, 0.8)
+    verdict = assess(retrieval(question, [wordy, dated], weights=weights))
+    assert verdict.supported and verdict.states == "d-x-8"
+    assert not assess(retrieval(question, [wordy], weights=weights)).supported
+    assert assess(retrieval("请假制度是怎样的？", [wordy, dated], weights=weights)).states is None  # no value asked
 
 
 def test_an_off_topic_question_is_refused_on_a_real_index(small_desk: DutyDesk) -> None:
