@@ -31,9 +31,10 @@ _CONTACT = re.compile(r"电话|联系方式|怎么联系|如何联系|号码|手
 _MAX_OWNERS = 4  # owners one answer covers when a question names several ("教务处和政教处的电话")
 _CONJUNCTION = re.compile(r"\s*(?:和|与|及|以及|、|跟|同|还有|或|或者|,|，)\s*")
 _CONTACT_PHRASES = ("联系方式", "联系电话", "电话号码", "办公电话", "手机号码", "联系人", "怎么联系", "如何联系")
-# "……由图书馆统一登记", "教研活动有教研组长负责", "值班教师应当……": who the text makes responsible.
+# "……由图书馆统一登记", "教研活动有教研组长负责", "值班教师应当……": who the text makes responsible
+# ("由所在年级主任审批": the 年级主任).
 _TEXT_OWNER = [
-    re.compile(r"[由有]([\u4e00-\u9fff]{2,10}?)(?:统一|负责|组织|承担|牵头|审核|审批|办理|登记|保管|安排|管理)"),
+    re.compile(r"[由有](?:所在|本|该)?([\u4e00-\u9fff]{2,10}?)(?:统一|负责|组织|承担|牵头|审核|审批|办理|登记|保管|安排|管理)"),
     re.compile(r"^([\u4e00-\u9fff]{2,8}?)(?:应当|必须|负责)"),
 ]
 _ROLE_END = ("处", "室", "科", "办", "部", "馆", "中心", "组", "会", "员", "师", "长", "主任", "人员", "书记", "干事")

@@ -32,6 +32,9 @@ _FRAME = re.compile(
 _SPLIT_VERB = re.compile(r"([请休放开值加排上代调补])[了个的\d一二两三四五六七八九十百半几多天周星期月日小时次回长久整]{1,6}"
                          r"([假会班课])")
 _SPLIT_WORDS = {"请假", "休假", "放假", "开会", "值班", "加班", "排班", "上课", "代课", "调课", "补课"}
+# "请两天假找谁批": the rule gives a range ("一天以上三天以内的，由分管副校长审批"), rarely the
+# question's own duration or count, which still ranks but need not appear.
+_QUANTITY = re.compile(r"^[\d一二两三四五六七八九十百半几]+个?(?:天|日|周|星期|月|年|次|小时|分钟|节|课时|学期|学年)$")
 _WORD = re.compile(r"[\u3400-\u9fffA-Za-z0-9]")
 _CJK_GAP = re.compile(r"(?<=[\u3400-\u9fff])\s+(?=[\u3400-\u9fff])")
 
@@ -52,18 +55,21 @@ def frame_words(question: str) -> set[str]:
 
 
 def subject_weights(question: str, weights: dict[str, float]) -> dict[str, float]:
-    """The key-term weights without the frame words: what a clause must cover to answer."""
+    """The key-term weights without the frame words and durations: what a clause must cover to answer."""
     frame = frame_words(question)
-    return {term: weight for term, weight in weights.items() if term not in frame}
+    return {term: weight for term, weight in weights.items() if term not in frame and not _QUANTITY.match(term)}
 
 
 def key_terms(question: str) -> list[str]:
     """The question's content words (segmented with rjieba), without question and function words."""
     terms: list[str] = []
+    in_dictionary = set(rjieba.cut(question, False))  # without HMM: only the dictionary's words
     for word in rjieba.cut(question):
         word = word.strip()
         if (len(word) < 2 and not word.isdigit()) or word in _STOPWORDS or not _WORD.search(word):
             continue
+        if word not in in_dictionary and any(ch in _STOPWORDS for ch in word):
+            continue  # a word the HMM guessed by gluing on a function word: "假找", "假要", "找人"
         if word not in terms:
             terms.append(word)
     for match in _SPLIT_VERB.finditer(question):

@@ -174,6 +174,11 @@ def test_key_terms_drop_question_and_function_words(question: str, terms: list[s
     assert key_terms(question) == terms
 
 
+def test_a_word_the_segmenter_guessed_by_gluing_on_a_function_word_is_no_key_term() -> None:
+    assert key_terms("请两天假找谁批？") == ["两天", "请假"]  # not "假找"
+    assert key_terms("可以自己找人调课吗？") == ["调课"]  # not "找人"; 调课 is a guess too, but a real word
+
+
 @pytest.mark.parametrize(("question", "word"), [
     ("请一周的假谁批？", "请假"),
     ("请了两天假要交什么材料", "请假"),
@@ -330,6 +335,14 @@ def test_missing_lists_the_terms_the_best_clause_lacks() -> None:
 def test_a_question_asking_for_an_amount_count_or_time_needs_a_clause_that_states_one(
         question: str, text: str, supported: bool) -> None:
     assert assess(retrieval(question, [hit(text, 0.9, 1.0)])).supported is supported
+
+
+def test_a_duration_in_the_question_need_not_appear_in_the_rule() -> None:
+    """"请两天假找谁批": the rule gives a range ("一天以上三天以内的，由分管副校长审批")."""
+    ranged = Hit(clause("教职工请假一天以上三天以内的，由分管副校长审批。"), 1.0, 0.9, 0.5)
+    assert assess(retrieval("请两天假找谁批？", [ranged], weights={"两天": 7.2, "请假": 3.8})).supported
+    unrelated = Hit(clause("按教学常规要求超前一周搞好集体备课。"), 1.0, 0.9, 0.5)
+    assert not assess(retrieval("请一周的假谁批？", [unrelated], weights={"一周": 6.1, "请假": 3.8})).supported
 
 
 def test_a_clause_that_states_the_time_asked_for_decides_though_another_covers_more() -> None:
