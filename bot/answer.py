@@ -37,6 +37,7 @@ _TEXT_OWNER = [
     re.compile(r"[由有](?:所在|本|该)?([\u4e00-\u9fff]{2,10}?)(?:统一|负责|组织|承担|牵头|审核|审批|办理|登记|保管|安排|管理)"),
     re.compile(r"^([\u4e00-\u9fff]{2,8}?)(?:应当|必须|负责)"),
 ]
+_SUBJECT_MAX = 12  # the longest owner name looked for at the start of a clause
 _ROLE_END = ("处", "室", "科", "办", "部", "馆", "中心", "组", "会", "员", "师", "长", "主任", "人员", "书记", "干事")
 _SECOND_CLAUSE_RATIO = 0.8  # quote a second clause only when it ranks nearly as high as the first
 _SECTION_TOPIC_SHARE = 0.5  # a heading covering this share of the key terms makes its section the topic
@@ -120,7 +121,15 @@ def responsible_parties(clause: Clause, known: set[str]) -> list[str]:
             name = clause.text[match.start(1):match.end(1)]
             if (name in known or form in known or form.endswith(_ROLE_END)) and name not in found:
                 found.append(name)
-    return found or ([clause.owner] if clause.owner else [])
+    return found or _subject(clause.text, known) or ([clause.owner] if clause.owner else [])
+
+
+def _subject(text: str, known: set[str]) -> list[str]:
+    """The known department or post a clause opens with ("总务处每月对校舍…进行一次全面检查")."""
+    for size in range(min(len(text), _SUBJECT_MAX), 1, -1):
+        if text[:size] in known:
+            return [text[:size]]
+    return []
 
 
 def _quote(hit_or_clause: Hit | Clause, marker: int) -> str:

