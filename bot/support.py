@@ -18,13 +18,16 @@ COVERAGE_THRESHOLD = 0.6
 _MIN_SIMILARITY = 0.80  # e5 cosine below this means nothing in the rules is even about the topic
 _DEPTH = 3
 _NUMBER = r"[\d一二两三四五六七八九十百千万]+"
+_POST = r"(?:员|师|医|长|主任|人员|老师|干事|保安|保洁)"  # the ends of names of posts
 # A question that asks for an amount, a head count or a clock time is only answered by a clause
 # that states one: "学生校服多少钱" is not answered by a clause about buying uniforms.
 _EXPECTED_ANSWER = [
     # "旷工一天扣多少钱": "扣发当月绩效工资的百分之十" states it as a share.
     (re.compile(r"多少钱|什么价|价格|价钱|收费标准|费用是多少|多少费用|多少元"),
      re.compile(_NUMBER + r"\s*(?:元|块|角)|百分之" + _NUMBER + r"|\d\s*[%％]")),
-    (re.compile(r"多少人|几个人|几人|多少名|多少位"), re.compile(_NUMBER + r"\s*(?:人|名|位)")),
+    # "学校有几个校医" asks for a head count too: "每学期组织一次体检" does not give one.
+    (re.compile(r"多少人|几个人|几人|多少名|多少位|几名|几位|(?:几|多少)个?[\u4e00-\u9fff]{0,4}?" + _POST),
+     re.compile(_NUMBER + r"\s*(?:人|名|位)|" + _NUMBER + r"\s*个[\u4e00-\u9fff]{0,4}?" + _POST)),
     (re.compile(r"几点|什么时间点|几时几分"), re.compile(r"\d{1,2}\s*[:：点时]|[一二三四五六七八九十]+点")),
     # "什么时候开家长会" asks for a date or a moment: "指导班主任召开家长会" does not give one.
     (re.compile(r"什么时候|何时|哪天|哪一天|几号|几月|哪个月|什么时间|哪一周"),
