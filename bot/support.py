@@ -75,7 +75,9 @@ def assess(retrieval: Retrieval) -> Support:
     if not weights:
         # "班主任有哪些职责" names an owner and nothing else: supported. "有什么规定？" names nothing
         # the rules could be about: refused, however similar some clause happens to be.
-        supported = bool(retrieval.owners) and similarity >= _MIN_SIMILARITY
+        # "学校有几个校医？" names 校医 and asks for a head count: one of the clauses must give it.
+        stated = any(_states_what_is_asked(retrieval.question, hit.clause.text) for hit in top)
+        supported = bool(retrieval.owners) and similarity >= _MIN_SIMILARITY and stated
         return Support(1.0 if supported else 0.0, similarity, [], supported)
     covered = {hit.clause.id: _covered(hit, weights, recount=weights != retrieval.weights) for hit in top}
     # Judged on the clauses that state what is asked (a time, an amount…): "请假制度什么时候施行" is

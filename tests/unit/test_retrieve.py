@@ -247,6 +247,13 @@ def test_a_question_of_only_an_owner_and_question_words_is_supported_by_the_owne
     assert not assess(far).supported
 
 
+def test_a_question_of_only_an_owner_that_asks_for_a_head_count_needs_a_clause_that_gives_one() -> None:
+    asked = retrieval("学校有几个校医？", [hit("每学期组织一次学生健康体检。", dense=0.9)], owners=("校医",), weights={})
+    assert not assess(asked).supported
+    given = retrieval("学校有几个校医？", [hit("学校配备校医两名。", dense=0.9)], owners=("校医",), weights={})
+    assert assess(given).supported
+
+
 def test_a_question_of_only_question_words_is_refused_however_similar() -> None:
     assert not assess(retrieval("有什么规定？", [hit("按时发放工资。", dense=0.99)], weights={})).supported
 
