@@ -36,7 +36,7 @@ _CONTACT_PHRASES = ("联系方式", "联系电话", "电话号码", "办公电�
 _TEXT_OWNER = [
     re.compile(r"[由有](?:所在|本|该)?([\u4e00-\u9fff]{2,10}?)(?:统一|负责|组织|承担|牵头|审核|审批|办理|登记|保管|安排|管理)"),
     # "…，体育组负责具体组织", "教务处组织新教师岗前培训": a unit opening a sentence or a clause of it.
-    re.compile(r"(?:^|[，。；,;])([\u4e00-\u9fff]{2,8}?)(?:应当|必须|负责|组织)"),
+    re.compile(r"(?:^|[，。；,;])(?![由有对在向为经与和])([\u4e00-\u9fff]{2,8}?)(?:应当|必须|负责|组织)"),
 ]
 _SUBJECT_MAX = 12  # the longest owner name looked for at the start of a clause
 _ROLE_END = ("处", "室", "科", "办", "部", "馆", "中心", "组", "会", "员", "师", "长", "主任", "人员", "书记", "干事")

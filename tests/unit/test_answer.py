@@ -308,6 +308,7 @@ def test_fact_quotes_one_clause_when_nothing_else_comes_close(small_desk: DutyDe
     ("学校每学期组织两次疏散演练。", None, None),  # 学校 is no department
     ("10月中旬举行秋季运动会，体育组负责具体组织。", None, "体育组"),  # a unit opening a clause
     ("教务处组织新教师岗前培训。", None, "教务处"),
+    ("每学期开学前，由安全办组织安全大检查。", None, "安全办"),  # not also "由安全办"
     ("教研活动有教研组长负责，记录活动内容。", "教科处", "教研组长"),
     ("值班教师应当按时到岗。", None, "值班教师"),
     ("由学校统一安排车辆。", "总务处", "总务处"),  # 学校 is no department: the section owner stands
