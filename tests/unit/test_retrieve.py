@@ -218,6 +218,10 @@ def test_term_weights_favour_rare_terms_and_unknown_terms_most() -> None:
     ("运动会", "会议", 0.0),  # a third is not enough
     ("钥匙", "钥匙", 1.0),
     ("钥匙", "匙", 0.25),
+    ("出题", "由教务处统一命题", 1.0),  # a synonym the rules use
+    ("周一", "星期一 王副校长", 1.0),
+    ("星期天", "周日休息", 1.0),
+    ("命题", "出题", 1.0),
 ])
 def test_term_match_gives_partial_credit(term: str, text: str, credit: float) -> None:
     assert term_match(term, text) == pytest.approx(credit)
