@@ -295,8 +295,14 @@ def _take_table(lines: list[tuple[int, str]], index: int, state: _State) -> int:
     while end < len(lines) and is_table_line(lines[end][1]):
         end += 1
     base = list(state.stack)
+    rows = parse_table(lines[index:end])
+    labels = [label for label in (rows[0].header or []) if label] if rows else []
+    if labels and not any(owner_from_table_key(label) for label in labels):
+        # "星期|值班领导|值班电话": a row "星期一 王副校长 138…" means nothing without its column labels,
+        # so they become its context ("周一值班领导的电话").
+        base.append(Frame(title=" ".join(labels), kind="table"))
     row_frame: Frame | None = None
-    for row in parse_table(lines[index:end]):
+    for row in rows:
         row_frame = _table_row(state, base, row, row_frame)
     state.stack = base
     _close_draft(state)

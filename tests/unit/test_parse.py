@@ -346,6 +346,15 @@ def test_a_header_row_naming_a_unit_column_without_separator_is_recognised(tmp_p
     assert "主要职能" not in "".join(texts(doc))  # the header row is no fact
 
 
+def test_rows_of_a_table_without_a_unit_column_keep_its_column_labels_as_context(tmp_path: Path) -> None:
+    """"星期一 王副校长 138…" says who is on duty and how to reach them only with its header."""
+    doc = parse_text(tmp_path, (
+        "# 行政值班安排\n\n| 星期 | 值班领导 | 值班电话 |\n|---|---|---|\n| 星期一 | 王副校长 | 13800000001 |\n"
+    ), name="值班.md")
+    assert [(c.section, c.text) for c in doc.clauses] == [
+        (("行政值班安排", "星期 值班领导 值班电话"), "星期一 王副校长 13800000001")]
+
+
 def test_a_key_value_table_is_not_taken_for_a_header_row(tmp_path: Path) -> None:
     """"机构名称|总务处|办公电话|…" pairs keys with values, row by row: its first row gives a phone."""
     doc = parse_text(tmp_path, (
