@@ -83,7 +83,8 @@ def backs(clause: Clause, name: str, known_owners: Collection[str]) -> bool:
     """Whether a clause backs naming this owner: its owner, its responsible party, or named in its text."""
     if name in parties(clause, known_owners):
         return True
-    return any(alias in simplified(clause.text) for alias in owner_aliases(name))
+    text = simplified(clause.text)
+    return any(alias in text for alias in owner_aliases(name))
 
 
 def parties(clause: Clause, known_owners: Collection[str]) -> set[str]:

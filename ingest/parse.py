@@ -130,11 +130,16 @@ def _next_text(lines: list[tuple[int, str]], index: int) -> str | None:
     return None
 
 
+def _has_heading_suffix(text: str) -> bool:
+    """Ends like a heading ("岗位职责", "管理办法", "崗位職責"…)."""
+    return bool(_HEADING_SUFFIX.search(simplified(text)))
+
+
 def _looks_like_heading(text: str) -> bool:
     """Short, no sentence punctuation, not an introduction ending in a colon."""
     if len(text) > _HEADING_MAX or _SENTENCE_PUNCT.search(text):
         return False
-    return not text.endswith((":", "：")) or bool(_HEADING_SUFFIX.search(simplified(text)))
+    return not text.endswith((":", "：")) or _has_heading_suffix(text)
 
 
 def _is_plain_heading(lines: list[tuple[int, str]], index: int, state: _State) -> bool:
@@ -142,16 +147,15 @@ def _is_plain_heading(lines: list[tuple[int, str]], index: int, state: _State) -
     text = lines[index][1]
     if _FIELD_LINE.match(text) and not text.endswith((":", "：")):
         return False  # "校训：自强不息" states a fact, it heads nothing
-    if not _looks_like_heading(text.rstrip(":：")) and not (
-        _HEADING_SUFFIX.search(simplified(text)) and len(text) <= _HEADING_MAX
-    ):
+    suffixed = _has_heading_suffix(text)
+    if not _looks_like_heading(text.rstrip(":：")) and not (suffixed and len(text) <= _HEADING_MAX):
         return False
-    if _continues_draft(state) and not _HEADING_SUFFIX.search(simplified(text)):
+    if _continues_draft(state) and not suffixed:
         return False
     following = _next_text(lines, index)
     if following is None or _MD_HEADING.match(following):
         return False
-    return bool(_HEADING_SUFFIX.search(simplified(text))) or not _looks_like_heading(following) or bool(
+    return suffixed or not _looks_like_heading(following) or bool(
         split_label(following)
     )
 
