@@ -30,6 +30,11 @@ _RELATED_HEAD = re.compile(r"(?:相关文章|相关阅读|相关推荐|相关内
 _LINK_ENTRY = re.compile(r"^.{2,40}?\s*\d{2}-\d{2}$")
 _SENTENCE = re.compile(r"[，。；：！？,;:!?]")
 _RELATED_ENTRY_MAX = 40
+# A date of issue or revision standing alone: "2021年9月14日", "二〇一〇年五月修订", "2008．9".
+_ISSUE_DATE = re.compile(r"^(?:[\d〇零○一二三四五六七八九]{4}\s*[年.．/-]\s*[\d一二三四五六七八九十]{1,3}\s*月?"
+                         r"(?:\s*[\d一二三四五六七八九十]{1,3}\s*日?)?)\s*(?:修订|修改|制定|印发|发布)?$")
+_SIGNATURE_MAX = 20
+_SINGLE_HAN = re.compile(r"^[\u3400-\u9fff]$")
 
 
 @dataclass
@@ -55,9 +60,43 @@ def clean(text: str) -> CleanText:
     raw = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     meta, start = _front_matter(raw)
     lines = [(number, line.rstrip()) for number, line in enumerate(raw[start:], start=start + 1)]
-    lines = _drop_related_blocks(lines)
+    lines = _drop_signatures(_join_vertical(_drop_related_blocks(lines)))
     kept = [(number, line) for number, line in lines if not _is_boilerplate(normalize_space(line))]
     return CleanText(lines=kept, meta=meta)
+
+
+def _drop_signatures(lines: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """A closing signature is not a rule: the issuer's name on the line before a date ("渭南师范学院
+    院长办公室" / "2021年9月14日"), and dates of issue or revision ("二〇一〇年五月修订")."""
+    text = [normalize_space(line) for _, line in lines]
+    drop: set[int] = set()
+    for index, line in enumerate(text):
+        if not _ISSUE_DATE.match(line):
+            continue
+        drop.add(index)
+        before = next((i for i in range(index - 1, -1, -1) if text[i]), None)
+        closing = before is not None and any(_SENTENCE.search(line) for line in text[:before])  # not a title
+        if closing and len(text[before]) <= _SIGNATURE_MAX and not _SENTENCE.search(text[before]):
+            drop.add(before)
+    return [line for index, line in enumerate(lines) if index not in drop]
+
+
+def _join_vertical(lines: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """A heading typeset one character a line ("工\n作\n职\n责") is one line again, at its first line."""
+    joined: list[tuple[int, str]] = []
+    run: list[tuple[int, str]] = []
+    for number, line in [*lines, (0, "")]:
+        if _SINGLE_HAN.match(normalize_space(line)):
+            run.append((number, normalize_space(line)))
+            continue
+        if len(run) >= 2:
+            joined.append((run[0][0], "".join(ch for _, ch in run)))
+        else:
+            joined.extend(run)
+        run = []
+        if number:
+            joined.append((number, line))
+    return joined
 
 
 def _front_matter(raw: list[str]) -> tuple[dict[str, str], int]:

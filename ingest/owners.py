@@ -4,32 +4,80 @@ from __future__ import annotations
 import re
 
 from ingest.hanzi import simplified
+from ingest.numbering import split_label
 
 # "班主任岗位职责", "教务处工作职责：", "中学高级教师任职条件及岗位职责", "图书馆职能".
 _ROLE_HEADING = re.compile(
     r"^(?P<owner>[^\s，。,；;:：]{1,20}?)(?:任职条件及|的)?"
-    r"(?:岗位职责|工作职责|主要职责|职责范围|职责|职能|工作守则|守则|工作要求)[:：]?$"
+    r"(?:岗位职责|工作职责|工作职能|主要职责|职责范围|职责|职能|工作守则|守则|工作要求)[:：]?$"
 )
 # A heading that is just a unit's name: "教务处", "心理咨询中心", "工会委员会".
-_UNIT_NAME = re.compile(r"^[\u4e00-\u9fff（）()]{1,12}(?:处|室|科|办|部|中心|委员会|馆|站|队|组)$")
+_UNIT_NAME = re.compile(r"^[\u4e00-\u9fff（）()]{0,12}(?:处|室|科|办|部|中心|委员会|团委|学院|馆|站|队|组)$")
+_UNIT_WORK = re.compile(r"^(?P<owner>[^\s，。,；;:：]{2,40}?)(?:的)?(?:工作|工作计划|工作要点|工作安排|工作任务)[:：]?$")
+# Where a school's name or a term ends inside a long title: "XX中学", "2008学年第一学期".
+# (A school's name has a name before its kind: "中学高级教师" is a rank, not a school's post.)
+_SCHOOL_OR_TERM = re.compile(r"(?:[\u4e00-\u9fffA-Za-z0-9]{2,}?(?:中学|小学|学校|学院|大学|幼儿园|分校)|学期|学年|年度|\d{4}年)")
+_UNIT_PLAN = re.compile(r"(?:工作计划|工作要点|工作安排|工作总结)$")
+_LINE_OWNER = re.compile(r"^([\u4e00-\u9fff]{1,10}(?:处|室|科|办|部|中心|馆|站|队|学院|委员会|团委|员|人员|干事|"
+                         r"主任|门卫|保安|校医|教师|老师|班主任))\s*[：:]\s*\S")
+# "教务处事务处图书馆工作职能": one file for several units names none of them for all its items.
+_SEVERAL_UNITS = re.compile(r"^(?:[\u4e00-\u9fff]{1,6}?(?:处|馆|中心|科|部)){2,}$")
+_ENGLISH_TAIL = re.compile(r"(?<=[\u4e00-\u9fff])\s+[A-Za-z][A-Za-z &/'.-]*$")
 _NAME_KEY = re.compile(r"(?:名称|部门|单位|处室|科室|机构|岗位|职务)$")
 _CONTACT_KEY = re.compile(r"(?:电话|联系方式|联系人|手机|热线|邮箱)")
 # "学校各岗位职责", "各部门职责": a heading about everyone's duties names no single owner.
 _COLLECTIVE = re.compile(r"各|^(?:学校|本校|全校|我校)$")
+_GENERIC = frozenset({"部门", "岗位", "工作", "主要", "本部门", "本岗位", "基本", "具体", "日常", "管理", "工作人员",
+                      "相关部门", "有关部门", "其他部门", "各部门", "成员", "组员", "人员"})
 _NAME_PUNCT = re.compile(r"[，。；：！？,.;:!?]")
 _NAME_MAX = 20
 PHONE = re.compile(r"(?<!\d)(?:0\d{2,3}[-－—]?\d{7,8}|1[3-9]\d{9})(?:转\d{1,5})?(?!\d)")
 
 
 def owner_from_heading(title: str) -> str | None:
-    """The department or post a heading names (as written), or None."""
-    title = title.strip()
+    """The department or post a heading names (as written, without the school's name before it), or None."""
+    title = _ENGLISH_TAIL.sub("", title.strip())  # "教务处 Academic Department": a bilingual heading
     match = _ROLE_HEADING.match(simplified(title))  # "教務處工作職責" too; the name is sliced from the title
     if match:
-        return None if _COLLECTIVE.search(match.group("owner")) else title[match.start("owner"):match.end("owner")]
-    if _UNIT_NAME.match(simplified(title)):
-        return title
+        name = match.group("owner")
+        # "部门职责", "工作职责", "各部门职责": a section of whoever the enclosing heading names.
+        owner = _without_school(title[match.start("owner"):match.end("owner")])
+        generic = _COLLECTIVE.search(name) or name in _GENERIC or _SEVERAL_UNITS.match(simplified(owner))
+        return None if generic else owner
+    if len(title) >= 2 and _UNIT_NAME.match(simplified(title)):
+        # "领导小组" over "组长：校长 / 总务处：负责…" lists a body's members; each line names its own owner.
+        return None if simplified(title).endswith("小组") else title
+    # "（二）教务处工作", "团委工作计划", "XX中学2008学年第一学期现代教育技术中心工作计划": a unit's own
+    # section (or document) of a plan; its items are that unit's work.
+    numbered = split_label(title)
+    title = numbered.rest if numbered and numbered.rest else title
+    match = _UNIT_WORK.match(simplified(title))
+    if not match:
+        return None
+    start = max((m.end() for m in _SCHOOL_OR_TERM.finditer(match.group("owner"))), default=0)
+    name = match.group("owner")[start:]
+    if len(name) >= 2 and _UNIT_NAME.match(name) and not _COLLECTIVE.search(name):
+        return title[match.start("owner") + start:match.end("owner")]
     return None
+
+
+def line_owner(text: str) -> str | None:
+    """The unit or post a line opens with before a colon ("总务处：负责校舍检查"), if it names one."""
+    match = _LINE_OWNER.match(simplified(text))
+    if not match or match.group(1) in _GENERIC:
+        return None
+    return text[match.start(1):match.end(1)]
+
+
+def is_unit_plan(title: str) -> bool:
+    """A unit's own plan ("…团委工作计划"): the unit owns the whole document, whatever its headings."""
+    return bool(_UNIT_PLAN.search(simplified(title))) and owner_from_heading(title) is not None
+
+
+def _without_school(name: str) -> str:
+    """A post's name without the school's name before it ("XX中学门卫" → 门卫), when a name is left."""
+    cut = max((m.end() for m in _SCHOOL_OR_TERM.finditer(simplified(name))), default=0)
+    return name[cut:] if len(name) - cut >= 2 else name
 
 
 def looks_like_name(value: str) -> bool:

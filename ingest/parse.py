@@ -16,7 +16,8 @@ from ingest.ids import assign_ids
 from ingest.hanzi import simplified
 from ingest.model import Clause, Source
 from ingest.numbering import Numbered, split_label
-from ingest.owners import find_contact, is_contact_key, looks_like_name, owner_from_heading, owner_from_table_key
+from ingest.owners import (find_contact, is_contact_key, is_unit_plan, line_owner, looks_like_name,
+                           owner_from_heading, owner_from_table_key)
 from ingest.tables import TableRow, is_table_line, parse_table
 
 _TERMINAL = "。！？!?；;…"
@@ -26,6 +27,8 @@ _HEADING_MAX = 30
 _WRAP_MIN = 24  # a line this long (label included) that stops without punctuation was probably wrapped
 _HEADING_SUFFIX = re.compile(r"(?:岗位职责|工作职责|职责|职能|守则|细则|办法|规定|制度|章程|须知|篇\s*\d+)[:：]?$")
 _NUMERAL = re.compile(r"[\d零〇一二三四五六七八九十百千]+")
+_ADDRESSEE = re.compile(r"^(?:各|全体|尊敬的)[^，。；,;]{1,12}[：:]$")
+_PERIOD = re.compile(r"^[（(][^（）()]*\d[^（）()]*[）)]$")
 _EMIT_HEADING_MIN = 12  # a numbered heading this long carries content of its own
 # "校训：…", "办学理念：…": a field line is a fact of its own; it never continues the last one nor heads one.
 _FIELD_LINE = re.compile(r"^[^，。,；;：:\s]{1,4}(?: [^，。,；;：:\s]{1,4})?\s*[：:]")
@@ -42,10 +45,12 @@ class Frame:
     owner: str | None = None
     contact: str | None = None
     has_content: bool = False
+    colon: bool = False  # written as a lead-in ("后勤保障部：")
 
     def signature(self) -> str:
-        """Shape of a plain heading for finding its siblings: numerals folded, last two characters."""
-        return _NUMERAL.sub("#", self.title)[-2:]
+        """Shape of a plain heading for finding its siblings: numerals folded, last two characters;
+        every "后勤保障部：" line that heads a list is a sibling of the last one."""
+        return "：" if self.colon else _NUMERAL.sub("#", self.title)[-2:]
 
 
 @dataclass
@@ -95,9 +100,14 @@ def _take_line(lines: list[tuple[int, str]], index: int, state: _State, title: s
     if heading:
         _open_md(state, len(heading.group(1)), heading.group(2))
         return
-    if text == title:
+    if text == title or _another_title(text, title):
+        state.stack.clear()  # a file of several notices: each one's items sit under its own title
         _take_title(lines, index, state, text)
+        if text != title:
+            state.stack.append(Frame(title=text, kind="title", owner=owner_from_heading(text)))
         return
+    if _ADDRESSEE.match(text):
+        return  # "各单位：" greets the readers; it heads nothing and states nothing
     numbered = split_label(text)
     if numbered is not None:
         _take_numbered(lines, index, state, numbered)
@@ -106,6 +116,12 @@ def _take_line(lines: list[tuple[int, str]], index: int, state: _State, title: s
         _open_plain(state, text)
         return
     _add_text(state, number, text, label=None)
+
+
+def _another_title(text: str, title: str) -> bool:
+    """A line shaped like the document's title ("关于…的通知" after "关于…的通知"): another notice."""
+    return (len(title) >= 6 and text[-2:] == title[-2:] and text[:2] == title[:2] and _looks_like_heading(text)
+            and split_label(text) is None)
 
 
 def _take_title(lines: list[tuple[int, str]], index: int, state: _State, text: str) -> None:
@@ -118,7 +134,7 @@ def _take_title(lines: list[tuple[int, str]], index: int, state: _State, text: s
     owner = owner_from_heading(text.rstrip(":："))
     following = _next_text(lines, index)
     over_items = following is not None and (split_label(following) is not None or not _looks_like_heading(following))
-    if owner and over_items:
+    if owner and (over_items or is_unit_plan(text.rstrip(":："))):
         state.stack.append(Frame(title=text, kind="title", owner=owner))
 
 
@@ -137,8 +153,10 @@ def _has_heading_suffix(text: str) -> bool:
 
 def _looks_like_heading(text: str) -> bool:
     """Short, no sentence punctuation, not an introduction ending in a colon."""
-    if len(text) > _HEADING_MAX or _SENTENCE_PUNCT.search(text):
-        return False
+    if len(text) > _HEADING_MAX or _SENTENCE_PUNCT.search(text) or text.count("、") >= 2:
+        return False  # "制订规划、思考对策、加强队伍建设": a list of tasks, not a heading
+    if _PERIOD.match(text):
+        return False  # "（2008年9月—2009年1月）" under a title dates the plan; it heads nothing
     return not text.endswith((":", "：")) or _has_heading_suffix(text)
 
 
@@ -219,12 +237,15 @@ def _open_plain(state: _State, text: str) -> None:
     """A plain heading: sibling of the open plain heading of the same shape, else a child."""
     _close_draft(state)
     title = text.rstrip(":：")
-    frame = Frame(title=title, kind="plain", owner=owner_from_heading(title))
+    frame = Frame(title=title, kind="plain", owner=owner_from_heading(title), colon=title != text)
     sibling = _find(state.stack, lambda f: f.kind == "plain" and f.signature() == frame.signature())
+    if sibling is None and state.stack and state.stack[-1].kind == "plain" and state.stack[-1].has_content:
+        sibling = len(state.stack) - 1  # a heading after the last one's items is its sibling, not its child
     if sibling is not None:
         del state.stack[sibling:]
     else:
-        while state.stack and state.stack[-1].kind not in ("md", "plain") and state.stack[-1].has_content:
+        # A title that names an owner ("宿舍管理中心" over its preamble) stays: its owner holds for the file.
+        while state.stack and state.stack[-1].kind not in ("md", "plain", "title") and state.stack[-1].has_content:
             state.stack.pop()
     state.stack.append(frame)
 
@@ -337,14 +358,19 @@ def _itemised(row: TableRow, value: str) -> bool:
 
 
 def _table_items(state: _State, row: TableRow, value: str) -> None:
-    """Split a cell's `<br>`-separated text into numbered items (wrapped pieces rejoin)."""
+    """Split a cell's `<br>`-separated text into items: numbered ones, and unnumbered duties one a piece
+    ("负责经费报销审核<br>负责工资发放"); only a piece after a numbered item may continue it."""
+    after_numbered = False
     for piece in row.pieces(value):
         numbered = split_label(piece)
         if numbered is not None:
             _close_draft(state)
             _emit(state, numbered.rest, numbered.label, row.line)
         else:
+            if not after_numbered:
+                _close_draft(state)
             _add_text(state, row.line, piece, label=None)
+        after_numbered = numbered is not None
     _close_draft(state)
 
 
@@ -353,7 +379,7 @@ def _finish(drafts: list[Draft], path: str, title: str, doc_id: str) -> list[Cla
     contacts = _owner_contacts(drafts)
     clauses = []
     for position, draft in enumerate(d for d in drafts if d.text):
-        owner = next((f.owner for f in reversed(draft.frames) if f.owner), None)
+        owner = line_owner(draft.text) or next((f.owner for f in reversed(draft.frames) if f.owner), None)
         clauses.append(Clause(
             id="", doc_id=doc_id, document=title, section=tuple(f.title for f in draft.frames),
             owner=owner, contact=contacts.get(owner) if owner else None, label=draft.label,

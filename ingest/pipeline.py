@@ -17,6 +17,8 @@ from ingest.embed import Embedder
 from ingest.errors import DutyDeskError, LoadError
 from ingest.hanzi import simplified
 from ingest.ids import document_id
+from ingest.aliases import FILE_NAME as ALIAS_FILE
+from ingest.aliases import read_aliases
 from ingest.load import SUPPORTED_SUFFIXES, load_text
 from ingest.model import Clause, ParsedDocument
 from ingest.parse import parse
@@ -87,7 +89,8 @@ def _candidates(root: Path) -> list[Path]:
     if not root.is_dir():
         return [root]
     found = (p for p in root.rglob("*") if p.is_file() or p.is_symlink())
-    return sorted(p for p in found if not p.name.startswith(".") and p.suffix.lower() in SUPPORTED_SUFFIXES)
+    return sorted(p for p in found if not p.name.startswith(".") and p.suffix.lower() in SUPPORTED_SUFFIXES
+                  and not (p.name == ALIAS_FILE and p.parent == root))  # the alias file is vocabulary, not rules
 
 
 def _unusable(path: Path, key: str, max_bytes: int) -> str | None:
@@ -174,11 +177,13 @@ def run_ingest(roots: list[Path], knowledge_dir: Path, store: IndexStore, embedd
         documents, clauses = _collect(roots, knowledge_dir, previous, previous_usable, old_clauses, report, progress,
                                       max_bytes)
         report.clauses = len(clauses)
-        if report.changed or previous_usable is None and clauses:
+        aliases = read_aliases(knowledge_dir)
+        renamed = previous_usable is not None and previous_usable.aliases != aliases
+        if report.changed or renamed or previous_usable is None and clauses:
             # A new format re-parses, but a text the same model embedded before keeps its vector.
             same_model = previous if previous is not None and previous.embedder == embedder.name else None
             vectors = _vectors(store, same_model, clauses, embedder, report, progress)
-            store.write_generation(clauses, vectors, documents, embedder.name)
+            store.write_generation(clauses, vectors, documents, embedder.name, aliases)
     report.seconds = time.perf_counter() - started
     return report
 

@@ -29,7 +29,7 @@ from ingest.versions import Version, VersionLog, new_versions
 
 # Bump when the clause format or the parser's output changes: forces a re-parse (vectors of unchanged
 # texts are reused). 4: traditional characters are matched as simplified (BM25 tokens, 崗位職責, 第X條).
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 _COLLECTION_PREFIX = "dutydesk_g"
 _MANIFEST = "manifest.json"
 _HISTORY = "history.jsonl"
@@ -65,6 +65,7 @@ class Manifest:
     embedder: str
     created_at: str
     documents: dict[str, DocumentEntry] = field(default_factory=dict)
+    aliases: dict[str, list[str]] = field(default_factory=dict)  # knowledge/aliases.txt as last ingested
 
     def to_json(self) -> str:
         """Serialise (documents keyed by path)."""
@@ -182,7 +183,8 @@ class IndexStore:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     def write_generation(self, clauses: list[Clause], vectors: np.ndarray,
-                         documents: dict[str, DocumentEntry], embedder: str) -> Manifest:
+                         documents: dict[str, DocumentEntry], embedder: str,
+                         aliases: dict[str, list[str]] | None = None) -> Manifest:
         """Write a complete new generation, then atomically make it current."""
         previous = self.read_manifest()
         generation = self._next_generation(previous)
@@ -194,7 +196,7 @@ class IndexStore:
         name = f"{_COLLECTION_PREFIX}{generation}"
         self._fill_collection(name, clauses, vectors)
         manifest = Manifest(format=FORMAT_VERSION, generation=generation, collection=name,
-                            embedder=embedder, created_at=utc_now(), documents=documents)
+                            embedder=embedder, created_at=utc_now(), documents=documents, aliases=aliases or {})
         _atomic_write(self.data_dir / _MANIFEST, manifest.to_json())
         # After the swap: a failed ingest must not log versions that never went live. A crash
         # between the two is healed by the next ingest, which compares against these logs.
