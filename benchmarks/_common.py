@@ -23,8 +23,8 @@ from typing import Any  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent  # the repository
 KNOWLEDGE = ROOT / "knowledge"
-DEV_SET = ROOT.parent / "shared" / "eval" / "dev.jsonl"
-HOLDOUT_SET = ROOT / "benchmarks" / "holdout.jsonl"
+DEV_SET = ROOT / "evals" / "dev.jsonl"
+HOLDOUT_SET = ROOT / "evals" / "holdout.jsonl"
 DEFAULT_SETS = [DEV_SET, HOLDOUT_SET]
 
 if str(ROOT) not in sys.path:  # run as `python benchmarks/x.py` from anywhere

@@ -203,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, help="an already ingested data dir (default: ingest a temp one)")
     parser.add_argument("--set", dest="sets", type=Path, action="append",
-                        help="question set (repeatable; default dev.jsonl and benchmarks/holdout.jsonl)")
+                        help="question set (repeatable; default dev.jsonl and evals/holdout.jsonl)")
     parser.add_argument("--rounds", type=int, default=5, choices=range(1, 21), metavar="N")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so `finally` stops the server

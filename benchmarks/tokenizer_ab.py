@@ -17,7 +17,7 @@ from bot.service import build
 from ingest.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
-SETS = [ROOT.parent / "shared" / "eval" / "dev.jsonl", ROOT / "benchmarks" / "holdout.jsonl"]
+SETS = [ROOT / "evals" / "dev.jsonl", ROOT / "evals" / "holdout.jsonl"]
 
 
 def word_tokens(text: str) -> list[str]:

@@ -33,9 +33,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=None)
     serve.add_argument("--data", type=Path)
     evaluate = sub.add_parser("eval", help="用题集评估检索与回答")
-    evaluate.add_argument("--gold", type=Path, required=True)
-    evaluate.add_argument("--json", action="store_true")
-    evaluate.add_argument("--data", type=Path)
+    evaluate.add_argument("--gold", type=Path, required=True, help="题集（JSON Lines，见 evals/README.md）")
+    evaluate.add_argument("--json", action="store_true", help="只输出指标 JSON")
+    evaluate.add_argument("--data", type=Path, help="索引目录（默认 DUTYDESK_DATA_DIR 或 ./data）")
+    evaluate.add_argument("--knowledge", type=Path,
+                          help="题集所问的知识库目录（先增量入库到索引目录；默认：已有索引或知识库目录）")
+    evaluate.add_argument("--split", choices=["tune", "blind"], help="只评估题集的一半（按文档章节划分）")
     sub.add_parser("telegram", help="启动 Telegram 机器人")
     return parser
 
@@ -131,9 +134,16 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 def _eval(args: argparse.Namespace, settings: Settings) -> int:
     from bot.evaluate import evaluate, llm_figures, load_gold
 
-    questions = load_gold(args.gold)
+    questions = load_gold(args.gold, args.split)
+    if args.knowledge:
+        settings = settings.model_copy(update={"knowledge_dir": args.knowledge})
     desk = _desk(settings)
-    desk.ensure_index(progress=_progress)
+    if args.knowledge:
+        report = desk.ingest(progress=_progress)
+        if report.failed:
+            _print_report(report)
+    else:
+        desk.ensure_index(progress=_progress)
     report = evaluate(desk, questions)
     metrics = report.metrics()
     if args.json:
@@ -147,9 +157,11 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
 
 def _print_outcomes(report: Any) -> None:
     for o in report.outcomes:
-        verdict = "拒答" if o.refused else (f"命中@{o.rank}" if o.rank else "未命中")
+        verdict = {"answered": "回答", "related": "相关", "refused": "拒答"}[o.status]
         if o.gold.kind == "refuse":
-            verdict = "正确拒答" if o.refused else "应拒答未拒答"
+            verdict += "✓" if o.refused else "✗"
+        else:
+            verdict += "✓" if o.first_cited else (f"@{o.rank}" if o.rank else "✗")
         print(f"{o.gold.id:6} {o.gold.kind:7} {verdict:8} 负责方={o.owner or '-':10} {o.milliseconds:7.1f}ms  {o.gold.question}")
 
 

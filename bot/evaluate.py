@@ -25,6 +25,7 @@ class GoldQuestion:
     kind: str
     owner: str | None = None
     any_of: tuple[str, ...] = ()
+    split: str | None = None  # "tune" or "blind" in the staff-wording sets (evals/README.md)
 
 
 @dataclass
@@ -38,6 +39,8 @@ class Outcome:
     milliseconds: float
     mode: str = "extractive"
     cited_in_context: bool = True  # every citation is a clause the retrieval handed to the answerer
+    status: str = "answered"
+    first_cited: bool = False  # the answer's first citation contains an expected string
 
 
 @dataclass
@@ -51,18 +54,28 @@ class Report:
         answerable = [o for o in self.outcomes if o.gold.kind != "refuse"]
         owners = [o for o in self.outcomes if o.gold.kind == "owner"]
         refuse = [o for o in self.outcomes if o.gold.kind == "refuse"]
+        answered = [o for o in self.outcomes if o.status == "answered"]
         latencies = sorted(o.milliseconds for o in self.outcomes)
         return {
             "hit@1": _share(answerable, lambda o: o.rank is not None and o.rank <= 1),
             "hit@5": _share(answerable, lambda o: o.rank is not None and o.rank <= 5),
             "mrr@10": _mean(answerable, lambda o: 1.0 / o.rank if o.rank is not None and o.rank <= 10 else 0.0),
-            "owner_accuracy": _share(owners, lambda o: bool(o.owner and o.gold.owner and o.gold.owner in o.owner)),
-            "refusal_recall": _share(refuse, lambda o: o.refused),
-            "false_refusal_rate": _share(answerable, lambda o: o.refused),
+            "answered_first": _share(answerable, lambda o: o.status == "answered" and o.first_cited),
+            "useful_first": _share(answerable, lambda o: o.status in ("answered", "related") and o.first_cited),
+            "owner_accuracy": _share(owners, lambda o: o.status == "answered" and _owner_right(o)),
+            "refusal_recall": _share(refuse, lambda o: o.status != "answered"),
+            "false_refusal_rate": _share(answerable, lambda o: o.status != "answered"),
+            "confident_error_rate": _share(answered, lambda o: o.gold.kind == "refuse" or not o.first_cited),
             "n": len(self.outcomes),
             "latency_ms_p50": round(_percentile(latencies, 50), 2) if latencies else None,
             "latency_ms_p95": round(_percentile(latencies, 95), 2) if latencies else None,
         }
+
+
+def _owner_right(outcome: Outcome) -> bool:
+    """The answer's owner contains the expected one (school prefixes and all: "XX中学门卫" ⊇ "门卫")."""
+    expected = outcome.gold.owner
+    return bool(outcome.owner and expected and squash(expected) in squash(outcome.owner))
 
 
 def llm_figures(report: Report) -> dict[str, float | int] | None:
@@ -90,14 +103,15 @@ def _percentile(values: list[float], percent: float) -> float:
     return values[max(0, min(len(values), rank) - 1)]
 
 
-def load_gold(path: Path) -> list[GoldQuestion]:
-    """Parse a question set; an unreadable file or a malformed line is reported clearly."""
+def load_gold(path: Path, split: str | None = None) -> list[GoldQuestion]:
+    """Parse a question set (only one half of it, given `split`); a malformed line is reported clearly."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidRequestError(f"无法读取题集 {path}：{exc}") from exc
-    return [_gold_line(path, number, line) for number, line in enumerate(text.splitlines(), start=1)
-            if line.strip()]
+    questions = [_gold_line(path, number, line) for number, line in enumerate(text.splitlines(), start=1)
+                 if line.strip()]
+    return [q for q in questions if split is None or q.split == split]
 
 
 def _gold_line(path: Path, number: int, line: str) -> GoldQuestion:
@@ -108,7 +122,8 @@ def _gold_line(path: Path, number: int, line: str) -> GoldQuestion:
         if not isinstance(any_of, list) or not isinstance(data["kind"], str):
             raise TypeError("kind 须为字符串，any_of 须为字符串列表")
         gold = GoldQuestion(id=str(data["id"]), question=str(data["question"]), kind=data["kind"],
-                            owner=data.get("owner"), any_of=tuple(str(s) for s in any_of))
+                            owner=data.get("owner"), any_of=tuple(str(s) for s in any_of),
+                            split=data.get("split"))
     except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
         raise InvalidRequestError(f"{path}:{number}: 题目格式错误（{exc}）") from exc
     if gold.kind not in _KINDS:
@@ -148,8 +163,10 @@ def evaluate(desk: DutyDesk, questions: list[GoldQuestion]) -> Report:
         result = desk.ask(gold.question)
         elapsed = (time.perf_counter() - started) * 1000
         rank = first_hit(ranked_clauses(result), gold.any_of) if gold.kind != "refuse" else None
+        cited = [hit.clause for hit in result.answer.citations[:1]]
+        first_cited = gold.kind != "refuse" and first_hit(cited, gold.any_of) == 1
         context = {hit.clause.id for hit in result.retrieval.hits}
         in_context = all(hit.clause.id in context for hit in result.answer.citations)
         report.outcomes.append(Outcome(gold, rank, result.answer.refused, result.answer.owner, elapsed,
-                                       result.answer.mode, in_context))
+                                       result.answer.mode, in_context, result.answer.status, first_cited))
     return report

@@ -25,8 +25,8 @@ ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "tests" / "data" / "corpus"
 CORRUPT_DOCX = ROOT / "tests" / "data" / "corrupt.docx"
 DOCUMENTS = sorted(p.name for p in CORPUS.iterdir())
-METRIC_KEYS = {"hit@1", "hit@5", "mrr@10", "owner_accuracy", "refusal_recall", "false_refusal_rate", "n",
-               "latency_ms_p50", "latency_ms_p95"}
+METRIC_KEYS = {"hit@1", "hit@5", "mrr@10", "answered_first", "useful_first", "owner_accuracy", "refusal_recall",
+               "false_refusal_rate", "confident_error_rate", "n", "latency_ms_p50", "latency_ms_p95"}
 GOLD = [
     {"id": "w1", "question": "沙盘游戏室归哪个部门管？", "kind": "owner", "owner": "心理健康中心", "any_of": ["沙盘游戏室"]},
     {"id": "w2", "question": "谁负责教职工邮箱密码重置？", "kind": "owner", "owner": "信息中心", "any_of": ["密码 重置"]},
@@ -194,7 +194,7 @@ def test_ask_json_is_the_api_json(cli: Callable[..., Any], client: httpx.Client,
     assert result.returncode == 0, result.stderr[-3000:]
     printed = json.loads(result.stdout)
     served = client.post("/ask", json={"question": question}).json()
-    assert set(printed) == set(served) == {"answer", "refused", "mode", "owner", "citations", "timings_ms"}
+    assert set(printed) == set(served) == {"id", "answer", "status", "refused", "mode", "owner", "citations", "timings_ms"}
     assert set(printed["timings_ms"]) == set(served["timings_ms"])
     for key in ("answer", "refused", "mode", "owner"):
         assert printed[key] == served[key], key
@@ -236,6 +236,8 @@ def test_eval_json_prints_exactly_the_metric_keys(cli: Callable[..., Any], tmp_p
     assert metrics["owner_accuracy"] == 1.0
     assert metrics["refusal_recall"] == 1.0
     assert metrics["false_refusal_rate"] == 0.0
+    assert metrics["answered_first"] == metrics["useful_first"] == 1.0
+    assert metrics["confident_error_rate"] == 0.0
     assert 0 < metrics["latency_ms_p50"] <= metrics["latency_ms_p95"]
 
 

@@ -15,8 +15,8 @@ from bot.service import AskResult
 from ingest.errors import InvalidRequestError
 from ingest.model import Clause, Source
 
-METRIC_KEYS = ["hit@1", "hit@5", "mrr@10", "owner_accuracy", "refusal_recall", "false_refusal_rate", "n",
-               "latency_ms_p50", "latency_ms_p95"]
+METRIC_KEYS = ["hit@1", "hit@5", "mrr@10", "answered_first", "useful_first", "owner_accuracy", "refusal_recall",
+               "false_refusal_rate", "confident_error_rate", "n", "latency_ms_p50", "latency_ms_p95"]
 
 
 def clause(cid: str, text: str, owner: str | None = None) -> Clause:
@@ -33,8 +33,10 @@ def gold(kind: str, owner: str | None = None, any_of: tuple[str, ...] = (), qid:
 
 
 def outcome(kind: str, rank: int | None = None, refused: bool = False, owner: str | None = None,
-            expected_owner: str | None = None, ms: float = 10.0) -> Outcome:
-    return Outcome(gold(kind, expected_owner), rank, refused, owner, ms)
+            expected_owner: str | None = None, ms: float = 10.0, related: bool = False) -> Outcome:
+    status = "related" if related else "refused" if refused else "answered"
+    return Outcome(gold(kind, expected_owner), rank, status != "answered", owner, ms, status=status,
+                   first_cited=rank == 1 and status != "refused")
 
 
 # -- Report.metrics -------------------------------------------------------------------------------
@@ -59,6 +61,23 @@ def test_metrics_on_a_mixed_set() -> None:
     assert metrics["false_refusal_rate"] == pytest.approx(1 / 5)
     assert metrics["latency_ms_p50"] == 40  # nearest rank: ceil(0.50 * 7) = 4th
     assert metrics["latency_ms_p95"] == 70  # ceil(0.95 * 7) = 7th
+
+
+def test_answered_useful_and_confident_error_follow_the_status() -> None:
+    report = Report([
+        outcome("fact", rank=1),  # answered, right first citation
+        outcome("fact", rank=2),  # answered, wrong first citation: a confident error
+        outcome("fact", rank=1, related=True),  # related with the right clause first: useful, not answered
+        outcome("fact", rank=1, refused=True),  # refused: no citations, useful to nobody
+        outcome("refuse", related=True),  # unanswerable shown as related: not answered, so recalled
+        outcome("refuse"),  # unanswerable but answered: a confident error
+    ])
+    metrics = report.metrics()
+    assert metrics["answered_first"] == pytest.approx(1 / 4)
+    assert metrics["useful_first"] == pytest.approx(2 / 4)
+    assert metrics["refusal_recall"] == pytest.approx(1 / 2)
+    assert metrics["false_refusal_rate"] == pytest.approx(2 / 4)
+    assert metrics["confident_error_rate"] == pytest.approx(2 / 3, abs=1e-4)
 
 
 def test_metrics_are_json_numbers() -> None:
@@ -157,7 +176,7 @@ def test_ranked_clauses_are_citations_then_the_rest_of_retrieval() -> None:
 
 def test_ranked_clauses_of_a_refusal_is_the_retrieval_ranking() -> None:
     a, b = clause("a", "甲"), clause("b", "乙")
-    result = AskResult(Answer(text="抱歉", refused=True), Retrieval("问题？", [hit(b), hit(a)]), 1.0, 1.0)
+    result = AskResult(Answer(text="抱歉", status="refused"), Retrieval("问题？", [hit(b), hit(a)]), 1.0, 1.0)
     assert [x.id for x in ranked_clauses(result)] == ["b", "a"]
 
 
@@ -187,7 +206,7 @@ def test_evaluate_warms_up_then_records_each_outcome() -> None:
     other = clause("o1", "负责校舍维修", owner="后勤保障处")
     answered = AskResult(Answer(text="「负责校园网络的运行维护」[1]", citations=[hit(duty)], owner="信息中心"),
                          Retrieval("网络", [hit(other), hit(duty)]), 1.0, 1.0)
-    refused = AskResult(Answer(text="抱歉", refused=True), Retrieval("运动会", [hit(other)]), 1.0, 1.0)
+    refused = AskResult(Answer(text="抱歉", status="refused"), Retrieval("运动会", [hit(other)]), 1.0, 1.0)
     desk = ScriptedDesk({"谁负责网络？": answered, "运动会几号？": refused, "校舍谁修？": answered})
     questions = [
         GoldQuestion("1", "谁负责网络？", "owner", "信息中心", ("运行 维护",)),

@@ -1,0 +1,189 @@
+"""Fit the answerability model (bot/answering/answerability.json) on the tune halves, print the curve.
+
+    python benchmarks/fit_answerability.py [--write]
+
+1. Ingests the bundled knowledge and evals/corpus (12 other schools' documents) into cache dirs.
+2. For every fitting question (the tune halves of evals/staff_knowledge.jsonl and staff_corpus.jsonl,
+   plus evals/dev, holdout and who_probe), measures the clause the answer would cite first, and
+   labels it 1 when that clause hits the expected text (and, for a who-question, the named owner is
+   the expected one), 0 otherwise (every question the rules don't answer is a 0).
+3. Cross-fits by document section (5 folds): each question's probability comes from a model that
+   never saw its section. The thresholds are chosen on those held-out probabilities: `answered` is
+   the lowest at which confident answers are right ≥ 95 %; `related` refuses outright only what
+   nearly no answerable question falls to.
+4. Fits the final model on all fitting questions and, with --write, ships it.
+The blind halves are never read here.
+"""
+from __future__ import annotations
+
+import _common  # noqa: F401  (environment first)
+
+import argparse
+import hashlib
+import json
+import sys
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+from _common import ROOT
+from bot.answer import compose
+from bot.answering import model as fitted
+from bot.answering.features import NAMES
+from bot.evaluate import GoldQuestion, first_hit, load_gold, squash
+from bot.service import DutyDesk, build
+from bot.support import assess, link_owner
+from bot.terms import normalize_question
+from ingest.aliases import apply_aliases
+from ingest.settings import Settings
+
+CACHE = ROOT / ".cache" / "fit"
+EVALS = ROOT / "evals"
+TARGET_PRECISION = 0.95
+MIN_ANSWERED = 0.10  # a threshold that answers almost nothing has a precision measured on a handful
+L2_CHOICES = (0.3, 1.0, 3.0, 10.0)
+FOLDS = 5
+
+
+def desk_for(name: str, knowledge: Path) -> DutyDesk:
+    """A desk over one knowledge dir, its index cached between runs."""
+    desk = build(Settings(data_dir=CACHE / name, knowledge_dir=knowledge, answer_cache_size=0))
+    desk.ingest()
+    return desk
+
+
+def fitting_sets() -> list[tuple[str, str, list[GoldQuestion]]]:
+    """(set name, knowledge name, questions) for every set the model is fitted on."""
+    return [("staff_knowledge", "knowledge", load_gold(EVALS / "staff_knowledge.jsonl", "tune")),
+            ("staff_corpus", "corpus", load_gold(EVALS / "staff_corpus.jsonl", "tune")),
+            ("dev", "knowledge", load_gold(EVALS / "dev.jsonl")),
+            ("holdout", "knowledge", load_gold(EVALS / "holdout.jsonl")),
+            ("who_probe", "knowledge", load_gold(EVALS / "who_probe.jsonl"))]
+
+
+def observe(desk: DutyDesk, gold: GoldQuestion, probe: fitted.Model) -> tuple[list[float], int] | None:
+    """The figures of the clause the answer cites first, and whether it answers (None: no model call)."""
+    knowledge = desk.knowledge()
+    question = apply_aliases(normalize_question(gold.question), desk.knowledge().aliases)
+    retrieval = link_owner(desk.retriever.retrieve(knowledge, question, limit=10), knowledge)
+    support = assess(retrieval, knowledge, probe)
+    if not support.figures:
+        return None  # no hits, or an article lookup: decided without the model
+    answer = compose(retrieval, knowledge, replace(support, status="answered"), limit=5)
+    if answer.status != "answered" or support.hit is None or answer.citations[:1] == []:
+        return None  # a duty list or a contact: the model is not asked
+    right = gold.kind != "refuse" and first_hit([h.clause for h in answer.citations[:1]], gold.any_of) == 1
+    if gold.kind == "owner":
+        right = right and bool(answer.owner and gold.owner and squash(gold.owner) in squash(answer.owner))
+    return support.figures, int(right)
+
+
+def group_of(name: str, gold: GoldQuestion, line: dict) -> str:
+    """The cross-fitting group: a document section of a staff set, else the question itself."""
+    return f"{name}|{line.get('doc', '')}|{line.get('section', gold.id)}"
+
+
+def fold_of(group: str) -> int:
+    """A stable fold number for a group."""
+    return hashlib.sha256(group.encode()).digest()[0] % FOLDS
+
+
+def collect() -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
+    """Figures, labels, groups and ids of every fitting question the model decides."""
+    desks = {"knowledge": desk_for("knowledge", ROOT / "knowledge"), "corpus": desk_for("corpus", EVALS / "corpus")}
+    probe = fitted.Model(NAMES, (0.0,) * len(NAMES), (1.0,) * len(NAMES), (0.0,) * len(NAMES), 0.0, 0.5, 0.1)
+    rows, labels, groups, ids = [], [], [], []
+    for name, base, questions in fitting_sets():
+        lines = {json.loads(x)["id"]: json.loads(x) for x in (EVALS / f"{name}.jsonl").read_text().splitlines() if x.strip()}
+        for gold in questions:
+            seen = observe(desks[base], gold, probe)
+            if seen:
+                rows.append(seen[0])
+                labels.append(seen[1])
+                groups.append(group_of(name, gold, lines[gold.id]))
+                ids.append(f"{name}:{gold.id}")
+    return np.asarray(rows, dtype=float), np.asarray(labels, dtype=float), groups, ids
+
+
+def predict(x: np.ndarray, params: tuple[np.ndarray, np.ndarray, np.ndarray, float]) -> np.ndarray:
+    """Probabilities from fitted parameters."""
+    mean, scale, coef, intercept = params
+    return 1.0 / (1.0 + np.exp(-np.clip(intercept + ((x - mean) / scale) @ coef, -30, 30)))
+
+
+def cross_fit(x: np.ndarray, y: np.ndarray, groups: list[str], l2: float) -> np.ndarray:
+    """Out-of-fold probabilities, grouped by section."""
+    folds = np.array([fold_of(g) for g in groups])
+    out = np.zeros(len(y))
+    for fold in range(FOLDS):
+        test = folds == fold
+        if test.any():
+            out[test] = predict(x[test], fitted.fit(x[~test], y[~test], l2))
+    return out
+
+
+def curve(p: np.ndarray, y: np.ndarray) -> list[tuple[float, float, float, int]]:
+    """(threshold, share answered, precision of answered, n answered) on a grid."""
+    rows = []
+    for t in np.round(np.arange(0.05, 1.0, 0.05), 2):
+        answered = p >= t
+        n = int(answered.sum())
+        rows.append((float(t), n / len(p), float(y[answered].mean()) if n else 1.0, n))
+    return rows
+
+
+def choose_thresholds(p: np.ndarray, y: np.ndarray) -> tuple[float, float, str]:
+    """`answered`: the lowest threshold whose confident answers are right ≥ 95 % (cross-fitted), among
+    those that still answer at least MIN_ANSWERED of the questions; when none reaches 95 %, the most
+    precise of those (and the note says so). `related`: at most 2 % of the questions whose clause
+    answers them fall below it."""
+    grid = [float(t) for t in np.round(np.arange(0.30, 0.99, 0.01), 2) if (p >= t).mean() >= MIN_ANSWERED]
+    precision = {t: float(y[p >= t].mean()) for t in grid}
+    reaching = [t for t in grid if precision[t] >= TARGET_PRECISION]
+    if reaching:
+        answered, note = reaching[0], f"lowest threshold with precision ≥ {TARGET_PRECISION}"
+    else:
+        answered = max(grid, key=lambda t: (precision[t], -t))
+        note = f"no threshold reaches {TARGET_PRECISION}; the most precise answering ≥ {MIN_ANSWERED:.0%}"
+    related = float(min(0.1, np.quantile(p[y == 1], 0.02))) if (y == 1).any() else 0.05
+    return answered, round(related, 3), f"{note}: {precision[answered]:.3f} on {int((p >= answered).sum())}"
+
+
+def main() -> None:
+    """Collect, cross-fit, choose, fit, print and (with --write) ship."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--write", action="store_true", help="write bot/answering/answerability.json")
+    args = parser.parse_args()
+    x, y, groups, ids = collect()
+    print(f"fitting questions decided by the model: {len(y)} ({int(y.sum())} answerable by the cited clause)")
+    losses = {}
+    for l2 in L2_CHOICES:
+        p = np.clip(cross_fit(x, y, groups, l2), 1e-6, 1 - 1e-6)
+        losses[l2] = float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+    l2 = min(losses, key=losses.get)
+    oof = cross_fit(x, y, groups, l2)
+    answered, related, note = choose_thresholds(oof, y)
+    print(f"cross-fitted log-loss by l2: {losses} → l2 = {l2}")
+    print("threshold  answered  precision  n   (cross-fitted, 5 folds by section)")
+    for t, share, precision, n in curve(oof, y):
+        print(f"  {t:4.2f}     {share:5.2f}     {precision:5.3f}   {n}")
+    print(f"chosen: answered ≥ {answered} ({note}), related ≥ {related}")
+    mean, scale, coef, intercept = fitted.fit(x, y, l2)
+    for name, c in sorted(zip(NAMES, coef), key=lambda nc: -abs(nc[1])):
+        print(f"  {name:16} {c:+.3f}")
+    if args.write:
+        data = {"names": list(NAMES), "mean": mean.round(6).tolist(), "scale": scale.round(6).tolist(),
+                "coef": coef.round(6).tolist(), "intercept": round(intercept, 6),
+                "thresholds": {"answered": answered, "related": related, "how": note},
+                "fitted": {"by": "benchmarks/fit_answerability.py", "on": str(date.today()), "l2": l2,
+                           "questions": len(y), "positives": int(y.sum()),
+                           "sets": [n for n, _, _ in fitting_sets()], "halves": "tune only",
+                           "cross_fitted_log_loss": round(losses[l2], 4)}}
+        fitted.MODEL_PATH.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        print(f"wrote {fitted.MODEL_PATH}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
