@@ -6,7 +6,6 @@ Nothing is said that a clause does not say; when the rules don't cover a questio
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from itertools import groupby
 from typing import Literal
@@ -14,38 +13,22 @@ from typing import Literal
 import prompts
 from bot.knowledge import Knowledge, section_heading
 from bot.retrieve import Hit, Retrieval, owner_aliases
+from bot.answering.intent import detect_intent
+from bot.answering.owners import best_owned, party_for_case, responsible_parties
 from bot.support import Support
 from bot.terms import coverage, subject_weights
-from ingest.hanzi import simplified
 from ingest.model import Clause
 from ingest.owners import PHONE
 
-Intent = Literal["who", "duties", "contact", "fact"]
+Status = Literal["answered", "related", "refused"]
 
-_WHO = re.compile(r"谁|哪个部门|哪一个部门|哪个处室|哪个科室|哪个岗位|哪位|什么部门|什么人|哪些人|哪个人|找谁|由哪|归哪|哪个办公室|哪一部门|负责人是")
-_DUTIES = re.compile(r"(?:有哪些|有什么|是什么|包括哪些|包括什么|都有哪些)(?:岗位)?(?:职责|职能|工作|任务|责任)|"
-                     r"(?:职责|职能)(?:有哪些|是什么|包括|都有|范围)|负责(?:一些|些)?(?:哪些|什么)(?:样的)?(?:工作|事|事情|事务)?|"
-                     r"(?:管|干|做)(?:哪些|什么)(?:工作|事)?[？?]?$|岗位职责|(?:职责|职能)[？?。！!]*$")
-_BARE = re.compile(r"[\W_]+")  # punctuation and spaces around a bare name
-_CONTACT = re.compile(r"电话|联系方式|怎么联系|如何联系|号码|手机")
 _MAX_OWNERS = 4  # owners one answer covers when a question names several ("教务处和政教处的电话")
 _CONJUNCTION = re.compile(r"\s*(?:和|与|及|以及|、|跟|同|还有|或|或者|,|，)\s*")
 _CONTACT_PHRASES = ("联系方式", "联系电话", "电话号码", "办公电话", "手机号码", "联系人", "怎么联系", "如何联系")
-# "……由图书馆统一登记", "教研活动有教研组长负责", "值班教师应当……": who the text makes responsible
-# ("由所在年级主任审批": the 年级主任).
-_TEXT_OWNER = [
-    re.compile(r"[由有](?:所在|本|该)?([\u4e00-\u9fff]{2,10}?)(?:统一|负责|组织|承担|牵头|审核|审批|办理|登记|保管|安排|管理)"),
-    # "…，体育组负责具体组织", "教务处组织新教师岗前培训": a unit opening a sentence or a clause of it.
-    re.compile(r"(?:^|[，。；,;])(?![由有对在向为经与和])([\u4e00-\u9fff]{2,8}?)(?:应当|必须|负责|组织)"),
-]
-_SUBJECT_MAX = 12  # the longest owner name looked for at the start of a clause
-_ROLE_END = ("处", "室", "科", "办", "部", "馆", "中心", "组", "会", "员", "师", "长", "主任", "人员", "书记", "干事")
+_RELATED_MAX = 3  # closest clauses a `related` answer quotes
+_RELATED_LEAD = "规章中没有直接写明这一点；最接近的条款是："
 _SECOND_CLAUSE_RATIO = 0.8  # quote a second clause only when it ranks nearly as high as the first
 _SECTION_TOPIC_SHARE = 0.5  # a heading covering this share of the key terms makes its section the topic
-# A who-question whose top clause names nobody looks this deep for one that does, down to this share of
-# the top score (measured on 22 new who-questions: 12 → 14 right, no wrong owner added).
-_WHO_DEPTH = 8
-_WHO_FLOOR = 0.5
 
 
 @dataclass
@@ -56,26 +39,18 @@ class Answer:
     citations: list[Hit] = field(default_factory=list)
     owner: str | None = None
     contact: str | None = None
-    refused: bool = False
+    status: Status = "answered"
     mode: str = "extractive"
+
+    @property
+    def refused(self) -> bool:
+        """Not a confident answer: `related` or `refused` (kept for existing clients)."""
+        return self.status != "answered"
 
 
 def refusal_message() -> str:
     """The fixed message for questions the rules do not answer."""
     return prompts.path("refusal.txt").read_text(encoding="utf-8").strip()
-
-
-def detect_intent(question: str, owners: list[str]) -> Intent:
-    """What kind of answer the question wants."""
-    if owners and _CONTACT.search(question):
-        return "contact"
-    if owners and _DUTIES.search(question) and not _WHO.search(question):
-        return "duties"
-    if owners and _BARE.sub("", question) in (owners[0], *owner_aliases(owners[0])):
-        return "duties"  # just a post's name ("班主任"), as typed into a chat: what that post does
-    if _WHO.search(question):
-        return "who"
-    return "fact"
 
 
 def compose(retrieval: Retrieval, knowledge: Knowledge, support: Support, limit: int = 2) -> Answer:
@@ -84,17 +59,33 @@ def compose(retrieval: Retrieval, knowledge: Knowledge, support: Support, limit:
     A duty list of a named department or post is its own support: those clauses are the answer.
     `limit` caps the clauses a fact answer quotes (a duty list always lists every duty).
     """
-    intent = detect_intent(retrieval.question, retrieval.owners)
+    intent = support.intent or detect_intent(retrieval.question, retrieval.owners)
     if intent == "duties":
         return _duty_lists(retrieval, knowledge)
     if intent == "contact" and (support.supported or _only_asks_how_to_reach(support)):
         return _contacts(retrieval.owners, knowledge, retrieval)
-    if not support.supported or (intent == "who" and retrieval.owners and not retrieval.weights):
+    if support.status == "refused" or (intent == "who" and retrieval.owners and not retrieval.weights):
         # "谁是校长？" asks for the person in a post: the rules name posts, not people.
-        return Answer(text=refusal_message(), refused=True)
+        return Answer(text=refusal_message(), status="refused")
+    if support.status == "related":
+        return _related(retrieval, knowledge, support, limit)
     if intent == "who":
-        return _who(retrieval, knowledge)
+        return _who(retrieval, knowledge, support.hit)
     return _fact(retrieval, knowledge, limit, support.states)
+
+
+def _related(retrieval: Retrieval, knowledge: Knowledge, support: Support, limit: int = _RELATED_MAX) -> Answer:
+    """Say plainly that the rules don't clearly state it, and quote the closest clauses, claiming nothing.
+
+    The closest are the clause judged, then the next best; or, when the question is about a short
+    section's heading, that section's items in document order (as a confident answer would quote them).
+    """
+    limit = max(1, min(limit, _RELATED_MAX))
+    first = [support.hit] if support.hit else []
+    hits = _topic_section(retrieval, knowledge, limit) or \
+        list({h.clause.id: h for h in [*first, *retrieval.hits]}.values())[:limit]
+    lines = [_RELATED_LEAD] + [f"{n}. 《{h.clause.document}》{_quote(h, n)}" for n, h in enumerate(hits, start=1)]
+    return Answer(text="\n".join(lines), citations=hits, status="related")
 
 
 def _only_asks_how_to_reach(support: Support) -> bool:
@@ -104,33 +95,6 @@ def _only_asks_how_to_reach(support: Support) -> bool:
     however unlike the question it looks to the embedder. "总务处的传真号码" misses "传真": still refused.
     """
     return all(any(term in phrase for phrase in _CONTACT_PHRASES) for term in support.missing)
-
-
-def responsible_party(clause: Clause, known: set[str]) -> str | None:
-    """Who a clause makes responsible: the first named in its text ("由…负责"), else the section's owner."""
-    parties = responsible_parties(clause, known)
-    return parties[0] if parties else None
-
-
-def responsible_parties(clause: Clause, known: set[str]) -> list[str]:
-    """Everyone the text makes responsible, in order ("一天以内的由年级主任审批；三天以内的由分管副校长审批"),
-    else the section's owner."""
-    found: list[str] = []
-    for pattern in _TEXT_OWNER:
-        for match in pattern.finditer(simplified(clause.text)):
-            form = match.group(1)  # matched in simplified characters; named as the rules write it
-            name = clause.text[match.start(1):match.end(1)]
-            if (name in known or form in known or form.endswith(_ROLE_END)) and name not in found:
-                found.append(name)
-    return found or _subject(clause.text, known) or ([clause.owner] if clause.owner else [])
-
-
-def _subject(text: str, known: set[str]) -> list[str]:
-    """The known department or post a clause opens with ("总务处每月对校舍…进行一次全面检查")."""
-    for size in range(min(len(text), _SUBJECT_MAX), 1, -1):
-        if text[:size] in known:
-            return [text[:size]]
-    return []
 
 
 def _quote(hit_or_clause: Hit | Clause, marker: int) -> str:
@@ -145,48 +109,29 @@ def _source_line(clause: Clause) -> str:
     return f"《{clause.document}》" + (f"{section}" if section else "")
 
 
-def _who(retrieval: Retrieval, knowledge: Knowledge) -> Answer:
-    """Name the responsible department or post of the best clause, with its contact."""
+def _who(retrieval: Retrieval, knowledge: Knowledge, hit: Hit | None = None) -> Answer:
+    """Name who the cited clause makes responsible (for the case the question describes), with a contact."""
     known = set(knowledge.owners)
-    hit = _best_owned(retrieval, known)
-    parties = responsible_parties(hit.clause, known)
+    hit = hit or best_owned(retrieval, known)
+    parties = party_for_case(hit.clause, responsible_parties(hit.clause, known), retrieval.question)
     if not parties:
         return _fact(retrieval, knowledge)
     if len(parties) > 1:  # a clause that assigns cases to different people: naming one would be a guess
         text = f"此条按不同情形规定了负责人：{'、'.join(parties)}。\n依据{_source_line(hit.clause)}：{_quote(hit, 1)}"
-        return Answer(text=text, citations=[hit])
+        return Answer(text=text, citations=[hit], owner="、".join(parties))
     party = parties[0]
-    contact = knowledge.owners[party].contact if party in knowledge.owners else None
+    contact = _contact_of(party, hit.clause, knowledge)
     reach = f"（联系电话：{contact}）" if contact else ""
     text = f"负责此事的是：{party}{reach}。\n依据{_source_line(hit.clause)}：{_quote(hit, 1)}"
     return Answer(text=text, citations=[hit], owner=party, contact=contact)
 
 
-def _best_owned(retrieval: Retrieval, known: set[str]) -> Hit:
-    """The top hit, unless a runner-up names who is responsible and the top one doesn't.
-
-    A near-equal runner-up wins over an unowned top hit; when the top hit names no party at all
-    (a work plan's "督查学校食堂食品安全"), it cannot answer "who", so an owned clause further down wins
-    while it still ranks at least half as high.
-    """
-    first = retrieval.hits[0]
-    if first.clause.owner:
-        return first
-    for hit in retrieval.hits[1:3]:
-        if hit.clause.owner and hit.score >= first.score * _SECOND_CLAUSE_RATIO:
-            return hit
-    if responsible_party(first.clause, known) is None:
-        for hit in retrieval.hits[1:_WHO_DEPTH]:
-            owner = hit.clause.owner
-            if owner and hit.score >= first.score * _WHO_FLOOR and _names_topic(owner, retrieval.weights):
-                return hit
-    return first
-
-
-def _names_topic(owner: str, terms: Iterable[str]) -> bool:
-    """The owner's name shares two characters in a row with a key term (食堂管理员 and 学校食堂)."""
-    owner = simplified(owner)
-    return any(term[i:i + 2] in owner for term in terms for i in range(len(term) - 1))
+def _contact_of(party: str, clause: Clause, knowledge: Knowledge) -> str | None:
+    """The party's contact, only when it comes from the same document as the clause (never another school's)."""
+    if party not in knowledge.owners or not knowledge.owners[party].contact:
+        return None
+    same = [c for c in knowledge.owner_clauses(party) if c.doc_id == clause.doc_id and c.contact]
+    return same[0].contact if same else None
 
 
 def _duty_lists(retrieval: Retrieval, knowledge: Knowledge) -> Answer:
@@ -224,12 +169,15 @@ def _span(question: str, owner: str) -> tuple[int, int]:
 def _duties(owner: str, knowledge: Knowledge, retrieval: Retrieval, first_marker: int = 1) -> Answer:
     """List every clause of the owner in document order, under each document and section it comes from.
 
-    Items are numbered from 1; their [n] markers start at `first_marker` (a second owner's list).
+    Items are numbered from 1; their [n] markers start at `first_marker` (a second owner's list). A
+    lead-in ("…其职责如下：") introduces the duties and is none of them: it is left out when duties follow.
     """
     clauses = _distinct(knowledge.owner_clauses(owner))
+    duties = [c for c in clauses if not c.text.rstrip().endswith((":", "："))]
+    clauses = duties or clauses
     scores = {hit.clause.id: hit for hit in retrieval.hits}
     hits = [scores.get(c.id) or Hit(c, 0.0, 0.0, 0.0) for c in clauses]
-    contact = knowledge.owners[owner].contact
+    contact = _contact_of(owner, clauses[0], knowledge) if clauses else None
     reach = f"（联系电话：{contact}）" if contact else ""
     groups = [(source, list(group)) for source, group in groupby(hits, key=lambda h: _source_line(h.clause))]
     if len(groups) == 1:
@@ -270,7 +218,7 @@ def _contacts(owners: list[str], knowledge: Knowledge, retrieval: Retrieval) -> 
             found.append(part)
             lines.append(part.text)
     if not found:
-        return Answer(text=refusal_message(), refused=True)
+        return Answer(text=refusal_message(), status="refused")
     citations = [hit for part in found for hit in part.citations]
     return Answer(text="\n".join(lines), citations=citations, owner=found[0].owner, contact=found[0].contact)
 
@@ -281,11 +229,13 @@ def _contact(owner: str, knowledge: Knowledge, retrieval: Retrieval, marker: int
     Quoting whatever ranks best instead would hand out another department's number for this one.
     """
     unit = owner if knowledge.owners[owner].contact else _unit_with_contact(owner, knowledge)
-    contact = knowledge.owners[unit].contact if unit else None
-    clause = next((c for c in knowledge.owner_clauses(unit) if PHONE.search(c.text) and contact in c.text),
-                  None) if unit and contact else None
-    if clause is None:
-        return Answer(text=refusal_message(), refused=True)
+    stating = [c for c in knowledge.owner_clauses(unit) if PHONE.search(c.text)] if unit else []
+    if not stating:
+        return Answer(text=refusal_message(), status="refused")
+    # Two schools may both have a 总务处: the number comes from the document the question is about.
+    docs = list(dict.fromkeys(h.clause.doc_id for h in retrieval.hits))
+    clause = min(stating, key=lambda c: docs.index(c.doc_id) if c.doc_id in docs else len(docs))
+    contact = clause.contact if clause.contact and clause.contact in clause.text else PHONE.search(clause.text).group(0)
     hit = next((h for h in retrieval.hits if h.clause.id == clause.id), Hit(clause, 0.0, 0.0, 0.0))
     lead = f"{owner}的联系电话是 {contact}。" if unit == owner else \
         f"规章中没有单列{owner}的联系电话；{unit}的联系电话是 {contact}。"
@@ -319,7 +269,7 @@ def _fact(retrieval: Retrieval, knowledge: Knowledge, limit: int = 2, states: st
         cited = ([first] + runners)[:max(1, limit)]
         lines = [f"根据{_source_line(hit.clause)}：{_quote(hit, n)}" for n, hit in enumerate(cited, start=1)]
     owner = first.clause.owner
-    contact = knowledge.owners[owner].contact if owner in knowledge.owners else None
+    contact = _contact_of(owner, first.clause, knowledge) if owner else None
     return Answer(text="\n".join(lines), citations=cited, owner=owner, contact=contact)
 
 

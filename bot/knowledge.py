@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import threading
+from functools import lru_cache
+from pathlib import Path
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from ingest.aliases import parse_aliases
 from ingest.errors import BackendUnavailableError, NotFoundError
 from ingest.hanzi import simplified
 from ingest.lexical import LexicalIndex
@@ -46,9 +49,11 @@ class Knowledge:
     corpus_text: str = field(init=False)
     compact: dict[str, tuple[str, str]] = field(init=False)
     articles: dict[int, list[str]] = field(init=False)
+    aliases: dict[str, list[str]] = field(init=False)
 
     def __post_init__(self) -> None:
         self.by_id = {c.id: c for c in self.clauses}
+        self.aliases = {**default_vocabulary(), **(self.manifest.aliases if self.manifest else {})}  # the school's file wins
         self.owners = _owners(self.clauses)
         # Clause context without layout spaces ("校    训" is 校训), for term matching; and all of it
         # in one string, to ask "does the knowledge base mention this at all?"
@@ -150,6 +155,13 @@ class Knowledge:
     def lexical_scores(self, query: str) -> np.ndarray:
         """BM25 score of every clause (index i = self.clauses[i])."""
         return self.lexical.scores(query)
+
+
+@lru_cache(maxsize=1)
+def default_vocabulary() -> dict[str, list[str]]:
+    """General school usage shipped with DutyDesk (bot/answering/vocabulary.txt)."""
+    path = Path(__file__).parent / "answering" / "vocabulary.txt"
+    return parse_aliases(path.read_text(encoding="utf-8"), str(path))
 
 
 def section_heading(clause: Clause) -> str:

@@ -11,7 +11,7 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
-from bot.answer import responsible_party
+from bot.answering.owners import responsible_party
 from bot.retrieve import Hit, mentioned_owners, owner_aliases
 from ingest.hanzi import simplified
 from ingest.model import Clause

@@ -16,7 +16,7 @@ from ingest.model import Clause
 from ingest.numbering import article_numbers, blank_article_refs
 
 _POOL = 40  # candidates taken from each side before blending
-# Blend weights, chosen on the dev set together with a separate held-out set (benchmarks/holdout.jsonl).
+# Blend weights, chosen on the dev set together with a separate held-out set (evals/holdout.jsonl).
 DENSE_WEIGHT = 0.2
 LEXICAL_WEIGHT = 0.4
 COVERAGE_WEIGHT = 0.6

@@ -1,6 +1,8 @@
 """The JSON shapes of ARCHITECTURE.md, defined once for the API, the CLI's --json and the eval."""
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bot.knowledge import Owner
@@ -89,9 +91,11 @@ class Timings(BaseModel):
 
 
 class AskResponse(BaseModel):
-    """POST /ask response."""
+    """POST /ask response (`refused` is `status != "answered"`, kept for existing clients)."""
 
+    id: str
     answer: str
+    status: Literal["answered", "related", "refused"]
     refused: bool
     mode: str
     owner: OwnerRef | None
@@ -143,7 +147,7 @@ def ask_response(result: AskResult) -> AskResponse:
     answer = result.answer
     owner = OwnerRef(name=answer.owner, contact=answer.contact) if answer.owner and not answer.refused else None
     return AskResponse(
-        answer=answer.text, refused=answer.refused, mode=answer.mode, owner=owner,
+        id=result.id, answer=answer.text, status=answer.status, refused=answer.refused, mode=answer.mode, owner=owner,
         citations=[_hit(hit) for hit in answer.citations],
         timings_ms=Timings(retrieve=round(result.retrieve_ms, 2), answer=round(result.answer_ms, 2)),
     )

@@ -7,6 +7,7 @@ import logging
 import re
 import threading
 import time
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,9 +20,10 @@ from bot.cache import LRUCache
 from bot.conversation import Conversations, rewrite
 from bot.knowledge import Knowledge, Owner
 from bot.retrieve import Hit, Retrieval, Retriever, resolve_owner
-from bot.support import assess
+from bot.support import assess, link_owner
 from bot.terms import normalize_question
 from bot.verify import Part, Verification, split_answer, verify_quote
+from ingest.aliases import apply_aliases
 from ingest.embed import Embedder, build_embedder
 from ingest.errors import BackendUnavailableError, DutyDeskError, InvalidRequestError, NotFoundError
 from ingest.model import Clause
@@ -51,6 +53,7 @@ class AskResult:
     retrieve_ms: float
     answer_ms: float
     question: str = ""  # the question actually answered (a follow-up rewritten to stand alone)
+    id: str = dataclasses.field(default_factory=lambda: uuid.uuid4().hex)  # names this answer (feedback)
 
 
 @dataclass
@@ -153,7 +156,7 @@ class DutyDesk:
         key = None if conversation_id else self._cache_key(question, top_k)
         cached = self._cache.get(key) if key else None
         if cached is not None:
-            return dataclasses.replace(cached, retrieve_ms=0.0, answer_ms=0.0)
+            return dataclasses.replace(cached, retrieve_ms=0.0, answer_ms=0.0, id=uuid.uuid4().hex)
         result = self.prepare(question, top_k, conversation_id)
         if self.llm is not None and not result.answer.refused:
             started = time.perf_counter()
@@ -185,10 +188,12 @@ class DutyDesk:
             last = self.conversations.last(conversation_id)
             question = self.llm.rewrite(question, last) if self.llm else rewrite(question, last)
         knowledge = self.knowledge()
+        question = apply_aliases(question, knowledge.aliases)  # staff's words → the documents' names
         started = time.perf_counter()
         retrieval = self.retriever.retrieve(knowledge, question, limit=max(top_k or self.settings.top_k, 10))
+        retrieval = link_owner(retrieval, knowledge)
         retrieved = time.perf_counter()
-        answer = compose(retrieval, knowledge, assess(retrieval), limit=top_k or self.settings.top_k)
+        answer = compose(retrieval, knowledge, assess(retrieval, knowledge), limit=top_k or self.settings.top_k)
         finished = time.perf_counter()
         if conversation_id:
             self.conversations.remember(conversation_id, question, answer.owner)

@@ -1,115 +1,110 @@
-"""Does the knowledge base support an answer? Key-term coverage weighted by rarity, plus similarity.
+"""Does the knowledge base answer the question? The fitted model's verdict on the clause an answer cites.
 
-A bare top-score threshold cannot tell "the rules don't say" from "the rules say it in other
-words". What separates them is whether the question's *distinctive* terms appear in the best
-clauses: "运动会" or "病假" appear nowhere in the rules, while "钥匙" and "库房" do.
+No single figure vetoes: the clause the answer would cite first is measured (bot.answering.features),
+the shipped model turns the figures into a probability, and its thresholds give the status:
+`answered` (the clause states it), `related` (close clauses, nothing claimed) or `refused`.
 """
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
-from bot.knowledge import compact, section_heading
+from bot.answering import model as fitted
+from bot.answering.features import NAMES, asks_for_value, measure, states_what_is_asked
+from bot.answering.intent import DUTIES, WHO, detect_intent
+from bot.answering.owners import best_owned, linked_owner, names_topic, party_for_case, responsible_parties
+from bot.knowledge import Knowledge, compact
 from bot.retrieve import Hit, Retrieval
-from bot.terms import CONTEXT_CREDIT, coverage, subject_weights
-from ingest.hanzi import simplified
+from bot.terms import CONTEXT_CREDIT, subject_weights
 
-COVERAGE_THRESHOLD = 0.6
-_MIN_SIMILARITY = 0.80  # e5 cosine below this means nothing in the rules is even about the topic
-_DEPTH = 3
-_NUMBER = r"[\d一二两三四五六七八九十百千万]+"
-_POST = r"(?:员|师|医|长|主任|人员|老师|干事|保安|保洁)"  # the ends of names of posts
-# A question that asks for an amount, a head count or a clock time is only answered by a clause
-# that states one: "学生校服多少钱" is not answered by a clause about buying uniforms.
-_EXPECTED_ANSWER = [
-    # "旷工一天扣多少钱": "扣发当月绩效工资的百分之十" states it as a share.
-    (re.compile(r"多少钱|什么价|价格|价钱|收费标准|费用是多少|多少费用|多少元"),
-     re.compile(_NUMBER + r"\s*(?:元|块|角)|百分之" + _NUMBER + r"|\d\s*[%％]")),
-    # "学校有几个校医" asks for a head count too: "每学期组织一次体检" does not give one.
-    (re.compile(r"多少人|几个人|几人|多少名|多少位|几名|几位|(?:几|多少)个?[\u4e00-\u9fff]{0,4}?" + _POST),
-     re.compile(_NUMBER + r"\s*(?:人|名|位)|" + _NUMBER + r"\s*个[\u4e00-\u9fff]{0,4}?" + _POST)),
-    (re.compile(r"几点|什么时间点|几时几分"), re.compile(r"\d{1,2}\s*[:：点时]|[一二三四五六七八九十]+点")),
-    # "什么时候开家长会" asks for a date or a moment: "指导班主任召开家长会" does not give one.
-    (re.compile(r"什么时候|何时|哪天|哪一天|几号|几月|哪个月|什么时间|哪一周"),
-     re.compile(_NUMBER + r"\s*(?:月|日|号|周|点)|星期[一二三四五六日天]|周[一二三四五六日末]|每(?:个|两|半)?\s*"
-                r"(?:天|日|周|星期|月|季度?|年|学期|学年|晚|早)|[:：]\d{2}|(?:开学|放假|放学|考试|上课|下课|课|"
-                r"学期|学年|期中|期末|月|年|寒假|暑假|假期|节假日|双休日|汛期|入学|毕业)[前后初末中底内]|期[初中末]|"
-                r"之前|以前|之后|以后|当天|次日|及时|随时|立即")),
-    # "多久组织一次" asks how often or how long: "定期组织教研活动" does not say.
-    (re.compile(r"多久|多长时间|多少时间|什么频率|多频繁|隔多长"),
-     re.compile(r"每(?:个|两|半)?\s*(?:天|日|周|星期|月|季度?|年|学期|学年|期|晚|早|小时)|半年|"
-                + _NUMBER + r"\s*个?(?:天|日|周|星期|月|季度|年|学期|小时|分钟)")),
-    # "多少/几次/几天…" asks for a quantity: "工会每年召开一次教代会" states one, "确保工资及时发放" does not.
-    (re.compile(r"多少|几个|几次|几天|几年|几名|几位|几条|几项|几周|几个月"),
-     re.compile(r"\d|" + _NUMBER + r"\s*[个次天年名位条项元人件周月日时分]|每[天日周月年期]|每学期|半年|全年")),
-]
+_DEPTH = 3  # the clause stating a value asked for may rank this low and still be cited first
 
 
 @dataclass
 class Support:
-    """How well the best clauses cover the question, and the verdict."""
+    """The verdict on a retrieval: status, its probability, and the clause it was judged on."""
 
-    coverage: float
-    similarity: float
-    missing: list[str]
-    supported: bool
-    # The clause that states the value a question asks for ("什么时候", "多少钱"), when another ranks above it.
-    states: str | None = None
+    status: str
+    probability: float = 0.0
+    hit: Hit | None = None  # the clause the answer cites first
+    states: str | None = None  # id of the clause stating the value asked for, when not the top hit
+    missing: list[str] = field(default_factory=list)  # key terms that clause lacks (for explanations)
+    figures: list[float] = field(default_factory=list)
+    intent: str | None = None  # what the question asks for, read with the knowledge at hand
 
-
-def assess(retrieval: Retrieval) -> Support:
-    """Supported when one of the top clauses covers enough of the question's weighted key terms."""
-    top = retrieval.hits[:_DEPTH]
-    if not top:
-        return Support(0.0, 0.0, list(retrieval.weights), False)
-    similarity = max(hit.dense for hit in top)
-    cited = [hit for hit in top if hit.clause.id in retrieval.articles]
-    if retrieval.article_refs and not cited:
-        return Support(0.0, similarity, [], False)  # "第二十条" of a document that has none: no other clause will do
-    if cited:
-        # "考勤办法第三条是什么": the article is the answer when the rest of the question (the document's
-        # name, mostly in its headings, which count half) points at it; a bare "第八条" needs nothing more.
-        best = max(cited, key=lambda hit: hit.coverage)
-        return Support(best.coverage, similarity, [], best.coverage >= CONTEXT_CREDIT)
-    weights = subject_weights(retrieval.question, retrieval.weights)
-    if not weights:
-        # "班主任有哪些职责" names an owner and nothing else: supported. "有什么规定？" names nothing
-        # the rules could be about: refused, however similar some clause happens to be.
-        # "学校有几个校医？" names 校医 and asks for a head count: one of the clauses must give it.
-        stated = any(_states_what_is_asked(retrieval.question, hit.clause.text) for hit in top)
-        supported = bool(retrieval.owners) and similarity >= _MIN_SIMILARITY and stated
-        return Support(1.0 if supported else 0.0, similarity, [], supported)
-    covered = {hit.clause.id: _covered(hit, weights, recount=weights != retrieval.weights) for hit in top}
-    # Judged on the clauses that state what is asked (a time, an amount…): "请假制度什么时候施行" is
-    # answered by "本制度自2024年9月1日起施行", not by a clause that merely says 请假 more often.
-    answering = [hit for hit in top if _states_what_is_asked(retrieval.question, hit.clause.text)] or top
-    best = max(answering, key=lambda hit: covered[hit.clause.id])
-    matched = "".join(compact(best.clause))
-    missing = [t for t in weights if t not in matched]  # for explanations and tuning
-    supported = (covered[best.clause.id] >= COVERAGE_THRESHOLD and similarity >= _MIN_SIMILARITY
-                 and _states_what_is_asked(retrieval.question, best.clause.text))
-    states = best.clause.id if supported and asks_for_value(retrieval.question) else None
-    return Support(covered[best.clause.id], similarity, missing, supported, states)
+    @property
+    def supported(self) -> bool:
+        """True for a confident answer."""
+        return self.status == "answered"
 
 
-def asks_for_value(question: str) -> bool:
-    """True when the question asks for an amount, a head count, a time or how often."""
-    return any(asked.search(question) for asked, _ in _EXPECTED_ANSWER)
+def assess(retrieval: Retrieval, knowledge: Knowledge, model: fitted.Model | None = None) -> Support:
+    """Judge the clause an answer would cite first."""
+    hits = retrieval.hits
+    if not hits:
+        return Support("refused", missing=list(retrieval.weights))
+    cited = [hit for hit in hits if hit.clause.id in retrieval.articles]
+    if retrieval.article_refs:  # "考勤办法第三条": the article is the answer, or nothing is
+        # The rest of the question (the document's name, mostly in headings, which count half) must
+        # point at it; a bare "第八条" needs nothing more.
+        best = max(cited, key=lambda hit: hit.coverage, default=None)
+        return Support("answered", 1.0, best) if best and best.coverage >= CONTEXT_CREDIT else Support("refused")
+    intent = question_intent(retrieval, knowledge)
+    known = set(knowledge.owners)
+    hit = candidate(retrieval, known, intent)
+    parties = party_for_case(hit.clause, responsible_parties(hit.clause, known), retrieval.question) \
+        if intent == "who" else []
+    figures = measure(retrieval, knowledge, hit, intent == "who", parties)
+    probability = (model or fitted.load()).probability(figures)
+    status = (model or fitted.load()).status(probability)
+    if status == "related" and not _shares_content(figures):
+        status = "refused"  # closest by score, but not one content word in common: nothing relevant
+    states = hit.clause.id if asks_for_value(retrieval.question) and hit is not hits[0] else None
+    return Support(status, probability, hit, states, _missing(retrieval, hit), figures, intent)
 
 
-def _covered(hit: Hit, weights: dict[str, float], recount: bool) -> float:
-    """The hit's key-term coverage (recounted without the frame words when `recount`); the heading the
-    clause is an item of counts in full when it alone names the topic.
+def question_intent(retrieval: Retrieval, knowledge: Knowledge) -> str:
+    """The intent, where a duty question about one of the post's tasks ("突发事件了安全办要做啥") asks a fact.
 
-    "学校如何做好公共卫生服务工作" names the heading "4. 公共卫生服务工作", not words of its items:
-    the items under it answer the question, though headings otherwise count half.
+    A question that names nothing but a post and the duty frame wants the whole duty list; one that
+    also names a topic of that post's own clauses wants the clause about it. Words that only restate
+    the post ("管档案" for 档案管理员) or the speaker's situation ("刚调到", "上班") are no such topic.
     """
-    context, text = compact(hit.clause)
-    covered = coverage(weights, text, context) if recount else hit.coverage
-    return max(covered, coverage(weights, section_heading(hit.clause)))
+    intent = detect_intent(retrieval.question, retrieval.owners)
+    if intent != "duties":
+        return intent
+    owner = retrieval.owners[0]
+    duties = "".join(knowledge.compact[c.id][1] for c in knowledge.owner_clauses(owner))
+    topic = [t for t in subject_weights(retrieval.question, retrieval.weights)
+             if t in duties and not names_topic(owner, [t])]
+    return "fact" if topic else intent
 
 
-def _states_what_is_asked(question: str, text: str) -> bool:
-    """False when the question asks for an amount, head count or time that the text does not give."""
-    text = simplified(text)
-    return all(answer.search(text) for asked, answer in _EXPECTED_ANSWER if asked.search(question))
+def link_owner(retrieval: Retrieval, knowledge: Knowledge) -> Retrieval:
+    """A duty question that names no post as the rules do gets the post its words link to, if any."""
+    question = retrieval.question
+    if retrieval.owners or not DUTIES.search(question) or WHO.search(question):
+        return retrieval
+    counts = {name: owner.clause_count for name, owner in knowledge.owners.items()}
+    owner = linked_owner(question, retrieval, counts)
+    return replace(retrieval, owners=[owner]) if owner else retrieval
+
+
+def candidate(retrieval: Retrieval, known: set[str], intent: str) -> Hit:
+    """The clause an answer cites first: for "who", one naming a party; for a value, one stating it."""
+    if intent == "who":
+        return best_owned(retrieval, known)
+    top = retrieval.hits[:_DEPTH]
+    stating = [hit for hit in top if states_what_is_asked(retrieval.question, hit.clause.text)]
+    return stating[0] if stating and asks_for_value(retrieval.question) else top[0]
+
+
+def _shares_content(figures: list[float]) -> bool:
+    """The clause states at least one known key term or content bigram of the question."""
+    named = dict(zip(NAMES, figures))
+    return named["known_coverage"] > 0 or named["bigram_coverage"] > 0
+
+
+def _missing(retrieval: Retrieval, hit: Hit) -> list[str]:
+    """The question's subject terms the clause does not state."""
+    matched = "".join(compact(hit.clause))
+    return [t for t in subject_weights(retrieval.question, retrieval.weights) if t not in matched]

@@ -112,11 +112,10 @@ $("ask-form").addEventListener("submit", async (event) => {
 function showAnswer(question, data) {
   const n = (state.answers += 1);
   const citations = data.citations || [];
-  const card = h("li", { class: `answer-card${data.refused ? " refused" : ""}`, "aria-labelledby": `q-${n}` },
+  const status = data.status || (data.refused ? "refused" : "answered");
+  const card = h("li", { class: `answer-card ${status}${data.refused ? " refused" : ""}`, "aria-labelledby": `q-${n}` },
     h("p", { class: "question", id: `q-${n}` }, h("span", { class: "speaker" }, "问"), question),
-    data.refused
-      ? h("p", { class: "verdict" }, h("span", { class: "badge badge-refused" }, "✗ 未找到依据"))
-      : null,
+    verdict(status),
     h("div", { class: "answer-text" },
       data.answer.split("\n").map((line) => h("p", {}, withCitations(line, citations)))),
     ownerLine(data.owner),
@@ -130,6 +129,17 @@ function showAnswer(question, data) {
   if (citations.length) state.ids = { ids: citations.map((c) => c.id), question };
   updateKeepIds();
   $("answers").prepend(card);
+}
+
+/** The badge for a status: a related answer claims nothing, a refusal found nothing. */
+function verdict(status) {
+  if (status === "related") {
+    return h("p", { class: "verdict" }, h("span", { class: "badge badge-related" }, "≈ 规章未直接写明，以下为最接近的条款"));
+  }
+  if (status === "refused") {
+    return h("p", { class: "verdict" }, h("span", { class: "badge badge-refused" }, "✗ 未找到依据"));
+  }
+  return null;
 }
 
 /** The answer line with each [n] that has a citation turned into a button. */

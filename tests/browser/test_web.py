@@ -155,6 +155,16 @@ def test_refused_answer_is_shown_as_such(browser: WebDriver, site: Site, shot) -
     shot(browser, "03-refused")
 
 
+def test_related_answer_says_the_rules_do_not_state_it(browser: WebDriver, site: Site, shot) -> None:
+    """A related answer wears its own badge, claims no owner, and its closest clauses stay clickable."""
+    open_page(browser, site)
+    card = ask(browser, "危险化学品丢了怎么处理？")
+    assert "related" in card.get_attribute("class")
+    assert "规章未直接写明" in card.find_element(By.CSS_SELECTOR, ".badge").text
+    assert card.find_elements(By.CSS_SELECTOR, "button.cite")
+    shot(browser, "03b-related")
+
+
 def test_keyboard_tab_and_enter_reach_and_open_citations(browser: WebDriver, site: Site, shot) -> None:
     open_page(browser, site)
     ask(browser, "病假需要什么证明？")

@@ -15,7 +15,7 @@ import pytest
 pytestmark = pytest.mark.slow
 
 CITATION_KEYS = {"id", "document", "section", "owner", "label", "text", "source", "sha256", "score"}
-ASK_KEYS = {"answer", "refused", "mode", "owner", "citations", "timings_ms"}
+ASK_KEYS = {"id", "answer", "status", "refused", "mode", "owner", "citations", "timings_ms"}
 VERIFY_KEYS = {"verified", "stale", "current", "matches"}  # later issues may add fields (nearest, previous)
 REFUSAL = "没有找到"
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "corpus"
@@ -141,7 +141,7 @@ def owner_items(client: httpx.Client, name: str) -> list[dict[str, Any]]:
 @pytest.mark.parametrize("question", ANSWERED)
 def test_answer_markers_follow_citation_order(client: httpx.Client, question: str) -> None:
     body = ask(client, question)
-    assert body["refused"] is False and body["citations"]
+    assert body["status"] != "refused" and body["citations"]  # markers hold for related answers too
     markers = [int(m) for m in re.findall(r"\[(\d+)\]", body["answer"])]
     assert markers == list(range(1, len(body["citations"]) + 1)), body["answer"]
     # The text just before [n] quotes citation n.
@@ -194,7 +194,9 @@ def test_duties_question_for_owner_named_only_in_headings(client: httpx.Client, 
 @pytest.mark.parametrize(("question", "phrase"), FACTS)
 def test_fact_question_cites_the_clause_that_states_it(client: httpx.Client, question: str, phrase: str) -> None:
     body = ask(client, question)
-    assert body["refused"] is False
+    # Answered, or (when the fitted model is not confident) shown as the closest clause: either way
+    # the clause that states it comes first.
+    assert body["status"] != "refused"
     assert phrase in body["citations"][0]["text"]
     assert phrase in body["answer"]
 
@@ -202,11 +204,14 @@ def test_fact_question_cites_the_clause_that_states_it(client: httpx.Client, que
 @pytest.mark.parametrize("question", REFUSED)
 def test_uncovered_question_is_refused(client: httpx.Client, question: str) -> None:
     body = ask(client, question)
-    assert body["refused"] is True
-    assert body["citations"] == []
-    assert body["owner"] is None
-    assert REFUSAL in body["answer"]
-    assert not re.search(r"\[\d+\]", body["answer"])
+    assert body["refused"] is True and body["status"] in ("refused", "related")
+    assert body["owner"] is None  # nothing is claimed, nobody is named
+    if body["status"] == "refused":
+        assert body["citations"] == [] and REFUSAL in body["answer"]
+        assert not re.search(r"\[\d+\]", body["answer"])
+    else:  # the closest clauses, under a lead that says plainly the rules don't state it
+        assert body["answer"].startswith("规章中没有直接写明这一点；最接近的条款是：")
+        assert 1 <= len(body["citations"]) <= 3
 
 
 @pytest.mark.parametrize("question", ["的", "有什么规定？", "请问怎么办？"])

@@ -128,7 +128,7 @@ def ask(corpus: tuple[Knowledge, Retriever], question: str) -> tuple[Retrieval, 
     """The retrieval and extractive answer DutyDesk.ask would build."""
     knowledge, retriever = corpus
     retrieval = retriever.retrieve(knowledge, question, limit=10)
-    return retrieval, compose(retrieval, knowledge, assess(retrieval))
+    return retrieval, compose(retrieval, knowledge, assess(retrieval, knowledge))
 
 
 def answer_with(fake: tuple[FakeOpenAI, str], corpus: tuple[Knowledge, Retriever], model: str,

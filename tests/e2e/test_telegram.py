@@ -281,6 +281,19 @@ def test_private_question_gets_cited_answer_with_buttons(api: FakeBotApi, tg_des
     assert "政教处（联系电话：0535-7010862）" in sent["text"]
 
 
+def test_a_related_answer_says_so_and_still_cites(api: FakeBotApi, tg_desk: DutyDesk, settings: Settings) -> None:
+    """When the rules don't clearly say, the chat gets the plain lead, the closest clauses and their buttons."""
+    question = "家访的时候要注意啥"  # the rules ask for visits, but say nothing of what to mind during one
+    expected = tg_desk.ask(question).answer
+    assert expected.status == "related" and expected.owner is None and expected.citations
+    [sent] = converse(api, tg_desk, settings, [message(question)], 1)
+    clauses = [hit.clause for hit in expected.citations]
+    assert sent["text"].startswith(html.escape(expected.text, quote=False) + "\n\n<b>来源</b>\n")
+    for n, clause in enumerate(clauses, start=1):
+        assert f"[{n}] 《{clause.document}》" in sent["text"]
+    assert sent["reply_markup"] == buttons(*(c.id for c in clauses))
+
+
 def test_button_shows_the_full_clause(api: FakeBotApi, tg_desk: DutyDesk, settings: Settings) -> None:
     """A citation button answers the callback query and posts the clause with its source."""
     clause = tg_desk.clause("gwzz-banzhuren-2")

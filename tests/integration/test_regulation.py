@@ -69,7 +69,7 @@ def ask(desk: DutyDesk, question: str) -> Answer:
 @pytest.mark.parametrize("question", ["请两天假找谁批？", "请一周的假谁批？"])
 def test_who_approves_a_leave_of_a_length_the_rule_gives_as_a_range(desk: DutyDesk, question: str) -> None:
     result = ask(desk, question)
-    assert not result.refused and result.citations[0].clause.label == "第二条"
+    assert result.status != "refused" and result.citations[0].clause.label == "第二条"
     assert all(name in result.text for name in ("年级主任", "分管副校长", "校长"))
     assert "所在年级主任" not in result.text.split("\n")[0]  # the post, not "所在…"
 
@@ -82,7 +82,7 @@ def test_who_approves_a_leave_of_a_length_the_rule_gives_as_a_range(desk: DutyDe
 ])
 def test_plain_questions_are_answered_by_the_article_that_says_it(desk: DutyDesk, question: str, label: str) -> None:
     result = ask(desk, question)
-    assert not result.refused and result.citations[0].clause.label == label
+    assert result.status != "refused" and result.citations[0].clause.label == label
 
 
 def test_what_the_regulation_does_not_say_is_refused(desk: DutyDesk) -> None:
@@ -237,7 +237,7 @@ def test_who_in_a_term_plan(plan_desk: DutyDesk, question: str, owner: str) -> N
 def test_a_duty_roster_row_answers_with_its_column_labels_as_context(plan_desk: DutyDesk, question: str,
                                                                      row: str) -> None:
     result = ask(plan_desk, question)
-    assert not result.refused and row in result.citations[0].clause.text
+    assert result.status != "refused" and row in result.citations[0].clause.text
 
 
 def test_when_in_a_term_plan(plan_desk: DutyDesk) -> None:

@@ -9,7 +9,7 @@ from bot.conversation import Conversations, Turn, rewrite
 from bot.service import DutyDesk
 from bot.support import Support
 
-SUPPORTED = Support(coverage=1.0, similarity=0.9, missing=[], supported=True)
+SUPPORTED = Support("answered", 1.0)
 _IDS = itertools.count()
 
 
@@ -125,7 +125,7 @@ def test_the_least_recently_active_conversation_is_dropped_beyond_the_limit(cloc
 
 def test_ask_rewrites_a_follow_up_within_its_conversation_only(small_desk: DutyDesk,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("bot.service.assess", lambda retrieval: SUPPORTED)
+    monkeypatch.setattr("bot.service.assess", lambda retrieval, knowledge: SUPPORTED)
     talk = conversation_id()
     first = small_desk.ask("谁负责教职工邮箱密码重置？", conversation_id=talk)
     assert first.answer.owner == "信息中心"

@@ -86,7 +86,7 @@ def retrieval(question: str = "宿舍备用钥匙锁在哪里？", clauses: list
 
 def extractive(found: Retrieval, supported: bool = True) -> Answer:
     """What bot.answer.compose makes of a retrieval."""
-    return compose(found, KNOWLEDGE, Support(1.0 if supported else 0.0, 0.9, [], supported))
+    return compose(found, KNOWLEDGE, Support("answered" if supported else "refused", 1.0 if supported else 0.0))
 
 
 def answer(reply: str | list[str], found: Retrieval | None = None, **overrides: Any) -> Answer:

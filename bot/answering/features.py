@@ -1,0 +1,109 @@
+"""Figures that say how well one retrieved clause answers a question (inputs of the fitted model).
+
+None of them vetoes on its own: a question word the rules never use is weak evidence, not a refusal,
+and the weights of the model, not hand-set bars, decide how much each figure counts.
+"""
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+
+from bot.knowledge import Knowledge, compact
+from bot.retrieve import Hit, Retrieval
+from bot.terms import coverage, lexical_query, subject_weights
+from ingest.hanzi import simplified
+
+# Dense figures are relative to the question's own candidates (z-scores, ranks): an embedder's cosine
+# scale is its own, and a model fitted on one must not read another's 0.4 as "unrelated".
+NAMES = (
+    "dense_z", "dense_gap", "dense_margin", "dense_top", "lexical", "lexical_top", "score_margin", "coverage",
+    "known_coverage", "unknown_share", "char_coverage", "bigram_coverage", "value_asked", "value_missing",
+    "owner_named", "owner_match", "who", "who_party", "who_in_text", "terms", "section_focus",
+)
+_HAN = re.compile(r"[\u3400-\u9fff]+")
+_NUMBER = r"[\d一二两三四五六七八九十百千万]+"
+_POST = r"(?:员|师|医|长|主任|人员|老师|干事|保安|保洁)"
+# A question that asks for an amount, a head count, a time or how often is answered only by a clause
+# that states one: general forms of Chinese questions and of the values that answer them.
+_EXPECTED_ANSWER = [
+    (re.compile(r"多少钱|什么价|价格|价钱|收费标准|费用是多少|多少费用|多少元"),
+     re.compile(_NUMBER + r"\s*(?:元|块|角)|百分之" + _NUMBER + r"|\d\s*[%％]")),
+    (re.compile(r"多少人|几个人|几人|多少名|多少位|几名|几位|(?:几|多少)个?[\u4e00-\u9fff]{0,4}?" + _POST),
+     re.compile(_NUMBER + r"\s*(?:人|名|位)|" + _NUMBER + r"\s*个[\u4e00-\u9fff]{0,4}?" + _POST)),
+    (re.compile(r"几点|什么时间点|几时几分"), re.compile(r"\d{1,2}\s*[:：点时]|[一二三四五六七八九十]+点")),
+    (re.compile(r"什么时候|何时|哪天|哪一天|几号|几月|哪个月|什么时间|哪一周"),
+     re.compile(_NUMBER + r"\s*(?:月|日|号|周|点)|星期[一二三四五六日天]|周[一二三四五六日末]|每(?:个|两|半)?\s*"
+                r"(?:天|日|周|星期|月|季度?|年|学期|学年|晚|早)|[:：]\d{2}|(?:开学|放假|放学|考试|上课|下课|课|"
+                r"学期|学年|期中|期末|月|年|寒假|暑假|假期|节假日|双休日|汛期|入学|毕业)[前后初末中底内]|期[初中末]|"
+                r"之前|以前|之后|以后|当天|次日|及时|随时|立即")),
+    (re.compile(r"多久|多长时间|多少时间|什么频率|多频繁|隔多长"),
+     re.compile(r"每(?:个|两|半)?\s*(?:天|日|周|星期|月|季度?|年|学期|学年|期|晚|早|小时)|半年|"
+                + _NUMBER + r"\s*个?(?:天|日|周|星期|月|季度|年|学期|小时|分钟)")),
+    (re.compile(r"多少|几个|几次|几天|几年|几名|几位|几条|几项|几周|几个月"),
+     re.compile(r"\d|" + _NUMBER + r"\s*[个次天年名位条项元人件周月日时分]|每[天日周月年期]|每学期|半年|全年")),
+]
+
+
+def asks_for_value(question: str) -> bool:
+    """True when the question asks for an amount, a head count, a time or how often."""
+    return any(asked.search(question) for asked, _ in _EXPECTED_ANSWER)
+
+
+def states_what_is_asked(question: str, text: str) -> bool:
+    """False when the question asks for an amount, head count or time that the text does not give."""
+    text = simplified(text)
+    return all(answer.search(text) for asked, answer in _EXPECTED_ANSWER if asked.search(question))
+
+
+def measure(retrieval: Retrieval, knowledge: Knowledge, hit: Hit, who: bool, parties: list[str]) -> list[float]:
+    """The figures of NAMES for `hit` as the answer to the retrieval's question."""
+    question, hits = retrieval.question, retrieval.hits
+    pool = [h.dense for h in hits if h.dense > 0] or [0.0]
+    spread = float(np.std(pool)) or 1.0
+    dense = sorted(pool, reverse=True) + [0.0, 0.0]
+    others = [h.score for h in hits if h is not hit]
+    weights = subject_weights(question, retrieval.weights)
+    known = {t: w for t, w in weights.items() if knowledge.term_count(t) > 0}
+    context, text = compact(hit.clause)
+    chars, bigrams = _content(question, retrieval.owners)
+    matched = context + text
+    asked = asks_for_value(question)
+    in_text = who and any(simplified(p) in text for p in parties)
+    figures = [
+        (hit.dense - float(np.mean(pool))) / spread, (hit.dense - dense[0]) / spread, (dense[0] - dense[1]) / spread,
+        float(hit.dense >= dense[0]), hit.lexical, float(hit.lexical >= 1.0),
+        hit.score - max(others, default=0.0), hit.coverage, _coverage(known, text, context),
+        sum(w for t, w in weights.items() if t not in known) / (sum(weights.values()) or 1.0),
+        _share(chars, matched), _share(bigrams, matched),
+        float(asked), float(asked and not states_what_is_asked(question, hit.clause.text)),
+        float(bool(retrieval.owners)), float(_owner_match(hit, retrieval.owners, parties)),
+        float(who), float(who and bool(parties)), float(in_text), math.log1p(len(weights)),
+        sum(1 for h in hits[:3] if h.clause.section == hit.clause.section and h.clause.doc_id == hit.clause.doc_id) / 3,
+    ]
+    return figures
+
+
+def _coverage(weights: dict[str, float], text: str, context: str) -> float:
+    """Weighted share of the known key terms the clause states (a term only in its headings: half)."""
+    return coverage(weights, text, context) if weights else 0.0
+
+
+def _content(question: str, owners: list[str]) -> tuple[set[str], set[str]]:
+    """The question's content characters and bigrams (question words and named owners left out)."""
+    text = simplified(lexical_query(question))
+    for owner in owners:
+        text = text.replace(simplified(owner), " ")
+    runs = _HAN.findall(text)
+    return {ch for run in runs for ch in run}, {run[i:i + 2] for run in runs for i in range(len(run) - 1)}
+
+
+def _share(items: set[str], text: str) -> float:
+    """Share of items found in text (1.0 for none: nothing was asked beyond the question's form)."""
+    return sum(1 for item in items if item in text) / len(items) if items else 1.0
+
+
+def _owner_match(hit: Hit, owners: list[str], parties: list[str]) -> bool:
+    """The clause belongs to, or names as responsible, an owner the question names."""
+    return bool(owners) and (hit.clause.owner in owners or any(p in owners for p in parties))

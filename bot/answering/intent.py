@@ -1,0 +1,48 @@
+"""What kind of answer a question wants: who is responsible, a post's duties, a contact, or a fact.
+
+The forms are general Chinese question forms, not words of any document. A first-person or
+situational opening ("我是新来的班主任，…", "明天要带学生春游，…") is context: the intent is read
+from the whole question, and an opening never turns a duty question into a fact question.
+"""
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from bot.retrieve import owner_aliases
+
+Intent = Literal["who", "duties", "contact", "fact"]
+
+WHO = re.compile(r"谁|找哪|报哪|交给哪|送哪|由哪|归哪|负责人是|什么部门|什么人|"
+                 r"哪(?:个|一个|位|些|一)?(?:部门|处室|处|科室|科|办公室|部|组|中心|单位|机构|老师|领导|岗位|人|主任)"
+                 r"(?!职责|职能|工作职责)")  # "有哪些岗位职责" asks for duties, not for a post
+# What a post or unit does: "有哪些职责", "都管些啥", "要干啥", "平时要做哪些".
+DUTIES = re.compile(r"(?:有哪些|有什么|是什么|包括哪些|包括什么|都有哪些)(?:岗位)?(?:职责|职能|工作|任务|责任)|"
+                    r"(?:职责|职能)(?:有哪些|是什么|包括|都有|范围)|岗位职责|(?:职责|职能)[？?。！!]*$|"
+                    r"(?:管|干|做|忙|负责)(?:些|一些|的)?(?:啥|什么|哪些)(?:样的)?(?:事|事情|事务|工作|活)?(?:呀|啊|呢|吗)?[？?]?$|"
+                    r"(?:要|该|得|需要|都|主要|平时|具体)(?:管|干|做|负责)(?:些|一些)?(?:啥|什么|哪些)")
+CONTACT = re.compile(r"电话|联系方式|怎么联系|如何联系|号码|手机|分机")
+_BARE = re.compile(r"[\W_]+")  # punctuation and spaces around a bare name
+# "我是新来的班主任", "我刚当上宿管": the speaker's own post, named before the question proper.
+_FIRST_PERSON_POST = re.compile(r"^(?:我是|我当|我刚当上|我刚做|我新当|本人是|我们是)")
+
+
+def detect_intent(question: str, owners: list[str]) -> Intent:
+    """What kind of answer the question wants."""
+    if owners and CONTACT.search(question):
+        return "contact"
+    if owners and DUTIES.search(question) and not WHO.search(question):
+        return "duties"
+    if owners and _BARE.sub("", question) in (owners[0], *owner_aliases(owners[0])):
+        return "duties"  # just a post's name ("班主任"), as typed into a chat: what that post does
+    if WHO.search(question):
+        return "who"
+    return "fact"
+
+
+def speaker_post(question: str, owners: list[str]) -> str | None:
+    """The post a first-person opening names ("我是新来的班主任，…" → 班主任), if the rules know it."""
+    if not owners or not _FIRST_PERSON_POST.search(question):
+        return None
+    opening = re.split(r"[，,。；;！!？?]", question, maxsplit=1)[0]
+    return next((o for o in owners if any(a in opening for a in owner_aliases(o))), None)

@@ -1,0 +1,123 @@
+"""Who a clause makes responsible: the actor its text names, else the unit or post whose section it is.
+
+Read from the sentence, not from a list of names: "由分管副校长审批", "交班主任签字", "报教务处备案",
+"保卫科应立即报警", a line opening "后勤处：负责…". A name counts when the rules know it as an owner or
+it ends like the name of a unit or post. When a clause assigns different cases to different parties
+("一天以内的由年级组长批准；三天以上的由校长批准"), the case the question describes picks one.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from bot.retrieve import Hit, Retrieval
+from ingest.hanzi import simplified
+from ingest.model import Clause
+
+_NAME = r"([\u4e00-\u9fff]{2,10}?)"
+_ACTS = r"(?:统一|负责|组织|承担|牵头|审核|审批|批准|同意|签字|签名|签署|办理|登记|保管|安排|管理|处理|备案|核实|核准|决定|报告|复核)"
+_TEXT_OWNER = [
+    # "后勤处：负责…", "班主任：…": a line that opens with a party and a colon.
+    re.compile(r"^" + _NAME + r"[：:]"),
+    # "由图书馆统一登记", "经分管副校长批准", "交班主任签字", "报教务处备案", "有教研组长负责".
+    re.compile(r"(?:由|经|交|交由|报|报请|送|送交|有)(?:所在|本|该|学校)?" + _NAME + _ACTS),
+    # "学校主要负责人对校园安全工作全面负责": a party answering for a whole field.
+    re.compile(r"(?:^|[，。；,;])" + _NAME + r"对[^，。；,;]{1,24}?负责"),
+    # "向治安责任人汇报": whom to report to is who handles it.
+    re.compile(r"向" + _NAME + r"(?:汇报|报告|申请|提出|反映|请假)"),
+    # "…，体育组负责具体组织", "保卫科应立即报警": a party opening a sentence or a clause of it.
+    re.compile(r"(?:^|[，。；,;])(?![由有对在向为经与和交报送请])" + r"([\u4e00-\u9fff]{2,8}?)"
+               r"(?:应当|应|必须|须|要|负责|组织)"),
+]
+_SUBJECT_MAX = 12  # the longest owner name looked for at the start of a clause
+ROLE_END = ("处", "室", "科", "办", "部", "馆", "中心", "组", "会", "员", "师", "长", "主任", "人员", "书记", "干事",
+            "保安", "门卫", "校医", "老师", "负责人", "责任人", "机关", "部门")
+_CASES = re.compile(r"[；;。]")
+_QUANTITY = re.compile(r"[\d一二两三四五六七八九十半]")
+# A who-question whose top clause names nobody looks this deep for one that does, down to this share of
+# the top score; a near-equal runner-up that is owned wins over an unowned top clause.
+_WHO_DEPTH = 8
+_WHO_FLOOR = 0.5
+_NEAR_EQUAL = 0.8
+_LINK_DEPTH = 5
+
+
+def responsible_parties(clause: Clause, known: set[str]) -> list[str]:
+    """Everyone the text makes responsible, in order, else the owner of the section it belongs to."""
+    found: list[str] = []
+    text = simplified(clause.text)
+    for pattern in _TEXT_OWNER:
+        for match in pattern.finditer(text):
+            form = match.group(1)  # matched in simplified characters; named as the rules write it
+            name = clause.text[match.start(1):match.end(1)]
+            if (name in known or form in known or form.endswith(ROLE_END)) and name not in found:
+                found.append(name)
+    return found or _subject(clause.text, known) or ([clause.owner] if clause.owner else [])
+
+
+def responsible_party(clause: Clause, known: set[str]) -> str | None:
+    """The first party the clause makes responsible, if any."""
+    parties = responsible_parties(clause, known)
+    return parties[0] if parties else None
+
+
+def party_for_case(clause: Clause, parties: list[str], question: str) -> list[str]:
+    """Of several parties, the one whose case the question's quantity names ("请假一天以内" for 一天).
+
+    Cases are told apart by what differs between them, mostly a number of days or times; the words
+    they share ("请假", written once before the first case) say nothing about which case applies.
+    """
+    if len(parties) < 2:
+        return parties
+    grams = {question[i:i + 2] for i in range(len(question) - 1) if _QUANTITY.search(question[i:i + 2])}
+    cases = [s for s in _CASES.split(simplified(clause.text)) if s]
+    scored = []
+    for party in parties:
+        case = next((s for s in cases if simplified(party) in s), "")
+        scored.append((sum(1 for g in grams if g in case), party))
+    best = max(score for score, _ in scored)
+    chosen = [party for score, party in scored if score == best]
+    return chosen if best > 0 else parties
+
+
+def _subject(text: str, known: set[str]) -> list[str]:
+    """The known department or post a clause opens with ("总务处每月对校舍…进行一次全面检查")."""
+    for size in range(min(len(text), _SUBJECT_MAX), 1, -1):
+        if text[:size] in known:
+            return [text[:size]]
+    return []
+
+
+def best_owned(retrieval: Retrieval, known: set[str]) -> Hit:
+    """The clause a who-answer cites: the top hit, unless it names nobody and one close below does."""
+    first = retrieval.hits[0]
+    if responsible_parties(first.clause, known):
+        return first
+    for hit in retrieval.hits[1:3]:
+        if responsible_parties(hit.clause, known) and hit.score >= first.score * _NEAR_EQUAL:
+            return hit
+    for hit in retrieval.hits[1:_WHO_DEPTH]:
+        owner = hit.clause.owner
+        if owner and hit.score >= first.score * _WHO_FLOOR and names_topic(owner, retrieval.weights):
+            return hit
+    return first
+
+
+def linked_owner(question: str, retrieval: Retrieval, knowledge_owners: dict[str, int]) -> str | None:
+    """The post a duty question means without naming it as the rules do ("我刚开始管档案" → 档案管理员).
+
+    Linked by what the documents show, not by a list: the owner of a top clause whose name shares two
+    characters in a row with the question, among owners with a duty list (three clauses or more).
+    """
+    text = simplified(question)
+    for hit in retrieval.hits[:_LINK_DEPTH]:
+        owner = hit.clause.owner
+        if owner and knowledge_owners.get(owner, 0) >= 3 and names_topic(owner, [text]):
+            return owner
+    return None
+
+
+def names_topic(owner: str, terms: Iterable[str]) -> bool:
+    """The owner's name shares two characters in a row with a key term (食堂管理员 and 学校食堂)."""
+    owner = simplified(owner)
+    return any(term[i:i + 2] in owner for term in terms for i in range(len(term) - 1))

@@ -1,0 +1,135 @@
+"""bot.answering: the fitted answerability model, its features, owners read from text, intents."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from bot.answering import model as fitted
+from bot.answering.features import NAMES, asks_for_value
+from bot.answering.intent import detect_intent, speaker_post
+from bot.answering.owners import party_for_case, responsible_parties
+from ingest.aliases import apply_aliases, parse_aliases
+from ingest.model import Clause, Source
+from ingest.owners import owner_from_heading
+
+
+def clause(text: str, owner: str | None = None) -> Clause:
+    """A standalone clause."""
+    return Clause(id="d-x-1", doc_id="d", document="制度", section=("制度",), owner=owner, contact=None, label=None,
+                  text=text, source=Source("d.txt", 1, 1), position=0)
+
+
+# -- the model ------------------------------------------------------------------------------------
+def test_fit_recovers_the_direction_of_a_separating_feature() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 3))
+    y = (x[:, 1] + 0.1 * rng.normal(size=400) > 0).astype(float)
+    mean, scale, coef, _ = fitted.fit(x, y, l2=1.0)
+    assert coef[1] > 2.0 and abs(coef[0]) < 0.5 and abs(coef[2]) < 0.5
+    assert mean.shape == scale.shape == (3,)
+
+
+def test_the_shipped_model_matches_todays_features_and_orders_its_thresholds() -> None:
+    model = fitted.load()
+    assert model.names == NAMES
+    assert 0.0 < model.related < model.answered < 1.0
+    data = json.loads(fitted.MODEL_PATH.read_text(encoding="utf-8"))
+    assert data["fitted"]["halves"] == "tune only"  # the blind halves are for reporting
+
+
+def test_status_follows_the_thresholds() -> None:
+    model = fitted.Model(("a",), (0.0,), (1.0,), (1.0,), 0.0, answered=0.8, related=0.2)
+    assert model.status(0.9) == "answered"
+    assert model.status(0.5) == "related"
+    assert model.status(0.1) == "refused"
+    assert model.probability([10.0]) > 0.99 > 0.01 > model.probability([-10.0])
+
+
+def test_a_stale_model_file_is_an_error_not_a_guess(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    stale = json.loads(fitted.MODEL_PATH.read_text(encoding="utf-8"))
+    stale["names"] = stale["names"][:-1]
+    path = tmp_path / "model.json"
+    path.write_text(json.dumps(stale), encoding="utf-8")
+    with pytest.raises(ValueError, match="fit_answerability"):
+        fitted.load(path)
+
+
+def test_the_shipped_model_prefers_a_clause_that_states_the_value_asked_for() -> None:
+    model = fitted.load()
+    base = list(model.mean)
+    stating, missing = base.copy(), base.copy()
+    stating[NAMES.index("value_asked")], missing[NAMES.index("value_asked")] = 1.0, 1.0
+    missing[NAMES.index("value_missing")] = 1.0
+    assert model.probability(stating) > model.probability(missing)
+    assert asks_for_value("旷工一天扣多少钱？") and not asks_for_value("谁负责排课？")
+
+
+# -- who the text makes responsible -----------------------------------------------------------------
+@pytest.mark.parametrize(("text", "parties"), [
+    ("请假须经分管副校长批准。", ["分管副校长"]),
+    ("外出须交班主任签字。", ["班主任"]),
+    ("发现火情，保卫科应立即报警。", ["保卫科"]),
+    ("后勤处：负责校舍维修和水电保障。", ["后勤处"]),
+    ("学校主要负责人对校园安全工作全面负责。", ["学校主要负责人"]),
+    ("重要信息及时向治安责任人汇报。", ["治安责任人"]),
+    ("开展读书分享会。", []),  # nobody named, no section owner
+])
+def test_responsible_parties_are_read_from_the_sentence(text: str, parties: list[str]) -> None:
+    assert responsible_parties(clause(text), set()) == parties
+
+
+def test_the_section_owner_counts_only_when_the_text_names_nobody() -> None:
+    assert responsible_parties(clause("开展读书分享会。", owner="教科研室"), set()) == ["教科研室"]
+    assert responsible_parties(clause("报教务处备案。", owner="办公室"), {"教务处"}) == ["教务处"]
+
+
+def test_the_case_a_question_names_picks_the_party() -> None:
+    rule = clause("学生请假一天以内的，由班主任批准；三天以上的，由校长批准。")
+    parties = responsible_parties(rule, set())
+    assert parties == ["班主任", "校长"]
+    assert party_for_case(rule, parties, "请假一天找谁") == ["班主任"]
+    assert party_for_case(rule, parties, "请假要找谁批") == ["班主任", "校长"]  # no case named: both
+
+
+@pytest.mark.parametrize(("title", "owner"), [
+    ("（二）教务处工作", "教务处"), ("教科研室工作", "教科研室"), ("德育工作", None), ("学校工作", None),
+    ("各处室工作", None), ("班主任岗位职责", "班主任"),
+])
+def test_a_units_section_of_a_plan_is_owned_by_that_unit(title: str, owner: str | None) -> None:
+    assert owner_from_heading(title) == owner
+
+
+# -- intent ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("question", "intent"), [
+    ("我是新来的班主任，头一周要干啥", "duties"),
+    ("政教处平时都管些啥", "duties"),
+    ("班主任", "duties"),
+    ("班主任有哪些岗位职责？", "duties"),
+    ("哪个岗位负责排课", "who"),
+    ("我是新来的班主任，带班遇到问题该找哪个处室", "who"),
+    ("通讯稿归团委哪个部写", "who"),
+    ("班主任的电话多少", "contact"),
+    ("班主任几点到校", "fact"),
+])
+def test_a_first_person_opening_does_not_change_the_intent(question: str, intent: str) -> None:
+    assert detect_intent(question, ["班主任"] if "班主任" in question else ["政教处"]) == intent
+
+
+def test_the_speakers_post_is_read_from_the_opening() -> None:
+    assert speaker_post("我是新来的班主任，头一周要干啥", ["教务处", "班主任"]) == "班主任"
+    assert speaker_post("班主任头一周要干啥", ["班主任"]) is None
+
+
+# -- aliases ---------------------------------------------------------------------------------------
+def test_alias_file_lines_and_bad_lines() -> None:
+    aliases = parse_aliases("# 注释\n炊事员: 食堂师傅, 大师傅\n\n网络管理员：管电脑的老师\n没有冒号的一行\n")
+    assert aliases == {"炊事员": ["食堂师傅", "大师傅"], "网络管理员": ["管电脑的老师"]}
+
+
+def test_staff_words_become_the_documents_names_longest_first() -> None:
+    aliases = {"炊事员": ["食堂师傅", "师傅"], "电话": ["分机"]}
+    assert apply_aliases("食堂师傅归哪个处管？", aliases) == "炊事员归哪个处管？"
+    assert apply_aliases("总务处分机多少", aliases) == "总务处电话多少"
+    assert apply_aliases("总务处电话分机多少", aliases) == "总务处电话分机多少"  # already in the documents' words

@@ -1,0 +1,100 @@
+"""Real layouts of other schools' documents, parsed from copies of the documents themselves.
+
+The files are in evals/corpus (sources in its SOURCES.md). Each test names the layout it guards.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ingest.model import Clause
+from ingest.pipeline import parse_file
+
+CORPUS = Path(__file__).resolve().parents[2] / "evals" / "corpus"
+
+
+def parsed(name: str) -> list[Clause]:
+    """The clauses of one corpus document."""
+    return parse_file(CORPUS / name, name, "doc", "sha").clauses
+
+
+@pytest.fixture(scope="module")
+def notices() -> list[Clause]:
+    return parsed("渭南师范学院假期值班与自习室管理通知三则.txt")
+
+
+def test_a_file_of_several_notices_files_each_under_its_own_title(notices: list[Clause]) -> None:
+    national_day = [c for c in notices if "10月1日至7日放假" in c.text]
+    study_rooms = [c for c in notices if "教四楼三间公共自习室" in c.text]
+    assert national_day[0].section[0] == "关于2021年国庆节放假安排的通知"
+    assert study_rooms[0].section[0] == "关于寒假期间自习室正常开放的通知"
+
+
+def test_the_addressee_and_the_signature_are_not_rules(notices: list[Clause]) -> None:
+    assert not any("各单位" in " ".join(c.section) for c in notices)
+    assert not any(c.text == "渭南师范学院院长办公室" for c in notices)
+
+
+def test_colon_headings_of_one_list_are_siblings_and_own_their_items(notices: list[Clause]) -> None:
+    logistics = next(c for c in notices if c.text.startswith("认真检查相关教室的公共设施"))
+    colleges = next(c for c in notices if c.text.startswith("各学院要安排专人"))
+    assert logistics.owner == "后勤保障部" and logistics.section[-1] == "后勤保障部"
+    assert colleges.section[-1] == "学生所在学院" and "后勤保障部" not in colleges.section
+    assert colleges.owner != "相关部门"  # "三、相关部门职责" names nobody in particular
+
+
+def test_a_date_line_under_the_title_heads_nothing() -> None:
+    clauses = parsed("上海市复兴高级中学2008学年第一学期团委工作计划.md")
+    assert not any(heading.startswith("（2008年9月") for c in clauses for heading in c.section)
+    guiding = next(c for c in clauses if c.text.startswith("在团市委和团区委的工作意见的指导下"))
+    assert guiding.owner == "团委"  # the unit's own plan: its items are the unit's work
+
+
+def test_a_list_of_tasks_is_not_a_heading_and_the_unit_keeps_its_items() -> None:
+    clauses = parsed("上海市复兴高级中学管理机构和工作任务.txt")
+    reception = next(c for c in clauses if c.text.startswith("接待安排国际学生"))
+    assert reception.owner == "校务办公室"
+
+
+def test_a_vertical_heading_and_a_generic_duty_heading() -> None:
+    clauses = parsed("山西某高校公寓管理中心部门职责与宿管员工作职责.txt")
+    hiring = next(c for c in clauses if "负责公寓员工的招聘" in c.text)
+    gate = next(c for c in clauses if "按时开关宿舍楼大门" in c.text)
+    assert hiring.owner == "宿舍管理中心"  # "部門职责" is the centre's, not a post called 部門
+    assert gate.section[-1] == "工作职责"  # typeset 工/作/职/责, one character a line
+
+
+def test_a_file_named_for_several_units_names_none_of_them_for_all() -> None:
+    clauses = parsed("宽柔中学古来分校教务处事务处图书馆工作职能.md")
+    assert not any(c.owner and "事务处图书馆" in c.owner for c in clauses)
+    assert any(c.owner == "教务处" for c in clauses)  # "## 教务处 Academic Department"
+
+
+def test_a_leading_group_lists_members_whose_lines_name_their_own_owner(tmp_path: Path) -> None:
+    plan = tmp_path / "极端天气应急预案.txt"
+    plan.write_text("XX中学极端天气应急预案\n\n一、领导小组\n组长：校长\n成员：各处室主任\n\n二、职责分工\n"
+                    "总务处：负责校舍、围墙、树木的安全检查。\n班主任：及时通知家长，清点学生人数。\n\n"
+                    "XX中学门卫岗位职责\n1．严格执行来访登记制度。\n", encoding="utf-8")
+    clauses = parse_file(plan, plan.name, "doc", "sha").clauses
+    owners = {c.text[:3]: c.owner for c in clauses}
+    assert owners["组长："] is None and owners["成员："] is None  # a body's members, not a post's duties
+    assert owners["总务处"] == "总务处" and owners["班主任"] == "班主任"
+    assert owners["严格执"] == "门卫"  # the school's name before a post is not part of the post
+
+
+def test_unnumbered_duties_in_a_table_cell_are_one_clause_each(tmp_path: Path) -> None:
+    table = tmp_path / "机构.md"
+    table.write_text("|   |   |   |   |\n|---|---|---|---|\n|机构名称|财务室|办公电话|0535-1234567|\n"
+                     "|机构职能|负责学校经费报销审核<br>负责教职工工资发放|   |   |\n", encoding="utf-8")
+    texts = [c.text for c in parse_file(table, table.name, "doc", "sha").clauses]
+    assert "负责学校经费报销审核" in texts and "负责教职工工资发放" in texts
+
+
+def test_a_revision_date_and_an_effective_date() -> None:
+    from ingest.clean import clean
+
+    lines = [text for _, text in clean("第一条 按时到岗。\n\n学校办公室\n二〇一〇年五月修订\n").lines if text]
+    assert lines == ["第一条 按时到岗。"]
+    kept = [text for _, text in clean("第九条 本制度自公布之日起施行。\n2024年9月1日起施行\n").lines if text]
+    assert "2024年9月1日起施行" in kept  # when a rule takes effect is a rule
