@@ -6,17 +6,20 @@ the shipped model turns the figures into a probability, and its thresholds give 
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 
 from bot.answering import model as fitted
-from bot.answering.features import NAMES, asks_for_value, measure, states_what_is_asked
+from bot.answering.features import asks_for_value, measure, states_what_is_asked
 from bot.answering.intent import DUTIES, WHO, detect_intent
 from bot.answering.owners import best_owned, linked_owner, names_topic, party_for_case, responsible_parties
 from bot.knowledge import Knowledge, compact
 from bot.retrieve import Hit, Retrieval
-from bot.terms import CONTEXT_CREDIT, subject_weights
+from bot.terms import CONTEXT_CREDIT, lexical_query, subject_weights
+from ingest.hanzi import simplified
 
-_DEPTH = 3  # the clause stating a value asked for may rank this low and still be cited first
+_DEPTH = 3
+_HAN = re.compile(r"[\u3400-\u9fff]+")  # the clause stating a value asked for may rank this low and still be cited first
 
 
 @dataclass
@@ -56,8 +59,8 @@ def assess(retrieval: Retrieval, knowledge: Knowledge, model: fitted.Model | Non
     figures = measure(retrieval, knowledge, hit, intent == "who", parties)
     probability = (model or fitted.load()).probability(figures)
     status = (model or fitted.load()).status(probability)
-    if status == "related" and not _shares_content(figures):
-        status = "refused"  # closest by score, but not one content word in common: nothing relevant
+    if status == "related" and not shares_content(retrieval.question, hit):
+        status = "refused"  # closest by score, but not two characters of the question in common: nothing relevant
     states = hit.clause.id if asks_for_value(retrieval.question) and hit is not hits[0] else None
     return Support(status, probability, hit, states, _missing(retrieval, hit), figures, intent)
 
@@ -98,10 +101,15 @@ def candidate(retrieval: Retrieval, known: set[str], intent: str) -> Hit:
     return stating[0] if stating and asks_for_value(retrieval.question) else top[0]
 
 
-def _shares_content(figures: list[float]) -> bool:
-    """The clause states at least one known key term or content bigram of the question."""
-    named = dict(zip(NAMES, figures))
-    return named["known_coverage"] > 0 or named["bigram_coverage"] > 0
+def shares_content(question: str, hit: Hit) -> bool:
+    """The clause or its headings (a roster row's column labels) have two characters in a row of the
+    question's content, or two of its content characters ("借的书弄丢了要咋赔" and "负责图书借阅")."""
+    context, text = compact(hit.clause)
+    matched = context + text
+    runs = _HAN.findall(simplified(lexical_query(question)))
+    if any(run[i:i + 2] in matched for run in runs for i in range(len(run) - 1)):
+        return True
+    return len({ch for run in runs for ch in run if ch in matched}) >= 2
 
 
 def _missing(retrieval: Retrieval, hit: Hit) -> list[str]:

@@ -21,7 +21,7 @@ MODEL_PATH = Path(__file__).with_name("answerability.json")
 
 @dataclass(frozen=True)
 class Model:
-    """Standardised logistic regression over the figures of features.NAMES, with two thresholds."""
+    """Standardised logistic regression over some of the figures of features.NAMES, with two thresholds."""
 
     names: tuple[str, ...]
     mean: tuple[float, ...]
@@ -32,8 +32,9 @@ class Model:
     related: float  # at least this (below `answered`): show the closest clauses, claim nothing
 
     def probability(self, figures: list[float]) -> float:
-        """P(the clause answers the question)."""
-        z = self.intercept + sum(c * (x - m) / s for c, x, m, s in zip(self.coef, figures, self.mean, self.scale))
+        """P(the clause answers the question), from the figures (in features.NAMES order) it was fitted on."""
+        used = [figures[NAMES.index(name)] for name in self.names]
+        z = self.intercept + sum(c * (x - m) / s for c, x, m, s in zip(self.coef, used, self.mean, self.scale))
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
     def status(self, probability: float) -> str:
@@ -45,9 +46,9 @@ class Model:
 
 @lru_cache(maxsize=4)
 def load(path: Path = MODEL_PATH) -> Model:
-    """The shipped model (its feature names must be today's: a stale file is an error, not a guess)."""
+    """The shipped model (the figures it uses must be measured today: a stale file is an error, not a guess)."""
     data = json.loads(path.read_text(encoding="utf-8"))
-    if tuple(data["names"]) != NAMES:
+    if not set(data["names"]) <= set(NAMES):
         raise ValueError(f"{path} was fitted on other features: re-run benchmarks/fit_answerability.py")
     return Model(tuple(data["names"]), tuple(data["mean"]), tuple(data["scale"]), tuple(data["coef"]),
                  float(data["intercept"]), float(data["thresholds"]["answered"]), float(data["thresholds"]["related"]))

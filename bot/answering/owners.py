@@ -13,25 +13,30 @@ from collections.abc import Iterable
 from bot.retrieve import Hit, Retrieval
 from ingest.hanzi import simplified
 from ingest.model import Clause
+from ingest.numbering import split_label
 
 _NAME = r"([\u4e00-\u9fff]{2,10}?)"
-_ACTS = r"(?:统一|负责|组织|承担|牵头|审核|审批|批准|同意|签字|签名|签署|办理|登记|保管|安排|管理|处理|备案|核实|核准|决定|报告|复核)"
+_LONG_NAME = r"([\u4e00-\u9fff]{2,16}?)"  # a regulation's actors: "县级以上人民政府教育行政部门"
+_ACTS = (r"(?:依法)?(?:统一|负责|组织|承担|牵头|审核|审批|批准|同意|签字|签名|签署|办理|登记|保管|安排|管理|处理|备案|"
+         r"核实|核准|决定|报告|复核|给予|予以|责令|查处)")
 _TEXT_OWNER = [
     # "后勤处：负责…", "班主任：…": a line that opens with a party and a colon.
     re.compile(r"^" + _NAME + r"[：:]"),
-    # "由图书馆统一登记", "经分管副校长批准", "交班主任签字", "报教务处备案", "有教研组长负责".
+    # "由图书馆统一登记", "经分管副校长批准", "交班主任签字", "报教务处备案", "由公安机关依法给予处罚".
     re.compile(r"(?:由|经|交|交由|报|报请|送|送交|有)(?:所在|本|该|学校)?" + _NAME + _ACTS),
     # "学校主要负责人对校园安全工作全面负责": a party answering for a whole field.
     re.compile(r"(?:^|[，。；,;])" + _NAME + r"对[^，。；,;]{1,24}?负责"),
-    # "向治安责任人汇报": whom to report to is who handles it.
-    re.compile(r"向" + _NAME + r"(?:汇报|报告|申请|提出|反映|请假)"),
-    # "…，体育组负责具体组织", "保卫科应立即报警": a party opening a sentence or a clause of it.
-    re.compile(r"(?:^|[，。；,;])(?![由有对在向为经与和交报送请])" + r"([\u4e00-\u9fff]{2,8}?)"
-               r"(?:应当|应|必须|须|要|负责|组织)"),
+    # "向治安责任人汇报", "转告有关领导", "统一交至组织部": whom to report or hand it to handles it.
+    re.compile(r"(?:向|转告|告知|交至|交到|送至|送到|上交|交给|报送)" + _NAME + r"(?=$|[，。；,;汇报报告申请提出反映请假])"),
+    # "…，体育组负责具体组织", "保卫科应立即报警", "各级卫生防疫站，对学校卫生工作承担下列任务":
+    # a party opening a sentence or a clause of it.
+    re.compile(r"(?:^|[，。；,;])(?![由有对在向为经与和交报送请])(?:各级|各)?" + _LONG_NAME +
+               r"[，,]?(?:对[^，。；,;]{1,24}?)?(?:应当|应|必须|须|要|负责|组织|承担|履行|统筹|主管)"),
 ]
 _SUBJECT_MAX = 12  # the longest owner name looked for at the start of a clause
 ROLE_END = ("处", "室", "科", "办", "部", "馆", "中心", "组", "会", "员", "师", "长", "主任", "人员", "书记", "干事",
-            "保安", "门卫", "校医", "老师", "负责人", "责任人", "机关", "部门")
+            "保安", "门卫", "校医", "老师", "负责人", "责任人", "机关", "部门", "领导", "站", "所", "局", "院", "政府",
+            "机构")
 _CASES = re.compile(r"[；;。]")
 _QUANTITY = re.compile(r"[\d一二两三四五六七八九十半]")
 # A who-question whose top clause names nobody looks this deep for one that does, down to this share of
@@ -52,7 +57,17 @@ def responsible_parties(clause: Clause, known: set[str]) -> list[str]:
             name = clause.text[match.start(1):match.end(1)]
             if (name in known or form in known or form.endswith(ROLE_END)) and name not in found:
                 found.append(name)
-    return found or _subject(clause.text, known) or ([clause.owner] if clause.owner else [])
+    return found or _subject(clause.text, known) or _lead_in(clause, known) or ([clause.owner] if clause.owner else [])
+
+
+def _lead_in(clause: Clause, known: set[str]) -> list[str]:
+    """The actor the item's lead-in names ("第二十六条 各级卫生防疫站，对学校卫生工作承担下列任务：")."""
+    if not clause.section or not clause.section[-1].rstrip().endswith((":", "：")):
+        return []
+    numbered = split_label(clause.section[-1])
+    heading = numbered.rest if numbered else clause.section[-1]
+    lead = Clause(clause.id, clause.doc_id, clause.document, (), None, None, None, heading, clause.source, 0)
+    return [p for p in responsible_parties(lead, known) if p != heading]
 
 
 def responsible_party(clause: Clause, known: set[str]) -> str | None:
