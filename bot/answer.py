@@ -15,7 +15,7 @@ from bot.knowledge import Knowledge, section_heading
 from bot.retrieve import Hit, Retrieval, owner_aliases
 from bot.answering.intent import detect_intent
 from bot.answering.owners import best_owned, party_for_case, responsible_parties
-from bot.support import Support
+from bot.support import Support, is_lead_in
 from bot.terms import coverage, subject_weights
 from ingest.model import Clause
 from ingest.owners import PHONE
@@ -173,7 +173,7 @@ def _duties(owner: str, knowledge: Knowledge, retrieval: Retrieval, first_marker
     lead-in ("…其职责如下：") introduces the duties and is none of them: it is left out when duties follow.
     """
     clauses = _distinct(knowledge.owner_clauses(owner))
-    duties = [c for c in clauses if not c.text.rstrip().endswith((":", "："))]
+    duties = [c for c in clauses if not is_lead_in(c)]
     clauses = duties or clauses
     scores = {hit.clause.id: hit for hit in retrieval.hits}
     hits = [scores.get(c.id) or Hit(c, 0.0, 0.0, 0.0) for c in clauses]

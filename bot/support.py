@@ -15,6 +15,7 @@ from bot.answering.intent import DUTIES, WHO, detect_intent
 from bot.answering.owners import best_owned, linked_owner, names_topic, party_for_case, responsible_parties
 from bot.knowledge import Knowledge, compact
 from bot.retrieve import Hit, Retrieval
+from ingest.model import Clause
 from bot.terms import CONTEXT_CREDIT, lexical_query, subject_weights
 from ingest.hanzi import simplified
 
@@ -29,7 +30,7 @@ class Support:
     status: str
     probability: float = 0.0
     hit: Hit | None = None  # the clause the answer cites first
-    states: str | None = None  # id of the clause stating the value asked for, when not the top hit
+    states: str | None = None  # id of the clause a fact answer cites first, when not the top hit
     missing: list[str] = field(default_factory=list)  # key terms that clause lacks (for explanations)
     figures: list[float] = field(default_factory=list)
     intent: str | None = None  # what the question asks for, read with the knowledge at hand
@@ -61,7 +62,8 @@ def assess(retrieval: Retrieval, knowledge: Knowledge, model: fitted.Model | Non
     status = (model or fitted.load()).status(probability)
     if status == "related" and not shares_content(retrieval.question, hit):
         status = "refused"  # closest by score, but not two characters of the question in common: nothing relevant
-    states = hit.clause.id if asks_for_value(retrieval.question) and hit is not hits[0] else None
+    # A fact answer quotes the judged clause first when it is not the top one: it states the value asked for.
+    states = hit.clause.id if intent != "who" and hit is not hits[0] else None
     return Support(status, probability, hit, states, _missing(retrieval, hit), figures, intent)
 
 
@@ -99,6 +101,11 @@ def candidate(retrieval: Retrieval, known: set[str], intent: str) -> Hit:
     top = retrieval.hits[:_DEPTH]
     stating = [hit for hit in top if states_what_is_asked(retrieval.question, hit.clause.text)]
     return stating[0] if stating and asks_for_value(retrieval.question) else top[0]
+
+
+def is_lead_in(clause: Clause) -> bool:
+    """A clause that only introduces the next ("…承担下列任务：", "全员全程核心德育：")."""
+    return clause.text.rstrip().endswith((":", "："))
 
 
 def shares_content(question: str, hit: Hit) -> bool:

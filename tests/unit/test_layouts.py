@@ -1,6 +1,6 @@
 """Real layouts of other schools' documents, parsed from copies of the documents themselves.
 
-The files are in evals/corpus (sources in its SOURCES.md). Each test names the layout it guards.
+The files are in evals/corpus (sources in evals/corpus-SOURCES.md). Each test names the layout it guards.
 """
 from __future__ import annotations
 
