@@ -113,7 +113,8 @@ function showAnswer(question, data) {
   const n = (state.answers += 1);
   const citations = data.citations || [];
   const status = data.status || (data.refused ? "refused" : "answered");
-  const card = h("li", { class: `answer-card ${status}${data.refused ? " refused" : ""}`, "aria-labelledby": `q-${n}` },
+  // A related answer claims nothing but is no failure: only a refusal wears the refusal's colours.
+  const card = h("li", { class: `answer-card ${status}`, "aria-labelledby": `q-${n}` },
     h("p", { class: "question", id: `q-${n}` }, h("span", { class: "speaker" }, "问"), question),
     verdict(status),
     h("div", { class: "answer-text" },
