@@ -34,18 +34,15 @@ from bot.answering import model as fitted
 from bot.answering.features import NAMES
 from bot.evaluate import GoldQuestion, first_hit, load_gold, squash
 from bot.service import DutyDesk, build
-from bot.support import assess, link_owner
+from bot.support import assess
 from bot.terms import normalize_question
-from ingest.aliases import apply_aliases
 from ingest.settings import Settings
 
 CACHE = ROOT / ".cache" / "fit"
-# The figures the model uses: all of features.NAMES but those whose removal lowered the cross-fitted
-# log-loss on the tune halves (backward elimination, 2026-12-04: 0.437 with all 21 → 0.4135 with these
-# 13; dropped, in order: bigram_coverage, unknown_share, lexical_top, who_in_text, value_asked,
-# lexical, dense_top, known_coverage). Measured figures not used here still serve elsewhere.
-USED = ("dense_z", "dense_gap", "dense_margin", "score_margin", "coverage", "char_coverage", "value_missing",
-        "owner_named", "owner_match", "who", "who_party", "terms", "section_focus")
+# features.NAMES are the figures left after backward elimination on the tune halves' cross-fitted
+# log-loss (2026-12-04: 0.437 with 21 figures → 0.4135 with these 13). Dropped, in order:
+# bigram_coverage, unknown_share, lexical_top, who_in_text, value_asked, lexical, dense_top,
+# known_coverage.
 EVALS = ROOT / "evals"
 TARGET_PRECISION = 0.95
 RELATED_FLOOR = 0.02
@@ -73,9 +70,8 @@ def fitting_sets() -> list[tuple[str, str, list[GoldQuestion]]]:
 def observe(desk: DutyDesk, gold: GoldQuestion, probe: fitted.Model) -> tuple[list[float], int] | None:
     """The figures of the clause the answer cites first, and whether it answers (None: no model call)."""
     knowledge = desk.knowledge()
-    question = apply_aliases(normalize_question(gold.question), desk.knowledge().aliases)
-    retrieval = link_owner(desk.retriever.retrieve(knowledge, question, limit=10), knowledge)
-    support = assess(retrieval, knowledge, probe)
+    retrieval = desk.retrieve(normalize_question(gold.question), knowledge)
+    support = assess(retrieval, knowledge, probe)  # the figures, whatever model is shipped today
     if not support.figures:
         return None  # no hits, or an article lookup: decided without the model
     answer = compose(retrieval, knowledge, replace(support, status="answered"), limit=5)
@@ -165,7 +161,6 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="write bot/answering/answerability.json")
     args = parser.parse_args()
     x, y, groups, ids = collect()
-    x = x[:, [NAMES.index(name) for name in USED]]
     print(f"fitting questions decided by the model: {len(y)} ({int(y.sum())} answerable by the cited clause)")
     losses = {}
     for l2 in L2_CHOICES:
@@ -180,10 +175,10 @@ def main() -> None:
         print(f"  {t:4.2f}     {share:5.2f}     {precision:5.3f}   {n}")
     print(f"chosen: answered ≥ {answered} ({note}), related ≥ {related}")
     mean, scale, coef, intercept = fitted.fit(x, y, l2)
-    for name, c in sorted(zip(USED, coef), key=lambda nc: -abs(nc[1])):
+    for name, c in sorted(zip(NAMES, coef), key=lambda nc: -abs(nc[1])):
         print(f"  {name:16} {c:+.3f}")
     if args.write:
-        data = {"names": list(USED), "mean": mean.round(6).tolist(), "scale": scale.round(6).tolist(),
+        data = {"names": list(NAMES), "mean": mean.round(6).tolist(), "scale": scale.round(6).tolist(),
                 "coef": coef.round(6).tolist(), "intercept": round(intercept, 6),
                 "thresholds": {"answered": answered, "related": related, "how": note},
                 "fitted": {"by": "benchmarks/fit_answerability.py", "on": str(date.today()), "l2": l2,

@@ -15,7 +15,7 @@ from bot.knowledge import Knowledge, section_heading
 from bot.retrieve import Hit, Retrieval, owner_aliases
 from bot.answering.intent import detect_intent
 from bot.answering.owners import best_owned, party_for_case, responsible_parties
-from bot.support import Support, is_lead_in
+from bot.support import Support
 from bot.terms import coverage, subject_weights
 from ingest.model import Clause
 from ingest.owners import PHONE
@@ -191,6 +191,11 @@ def _duties(owner: str, knowledge: Knowledge, retrieval: Retrieval, first_marker
             number += 1
             lines.append(f"{number}. {_quote(hit, first_marker + number - 1)}")
     return Answer(text="\n".join(lines), citations=hits, owner=owner, contact=contact)
+
+
+def is_lead_in(clause: Clause) -> bool:
+    """A clause that only introduces the next ("…其职责如下：", "全员全程核心德育：")."""
+    return clause.text.rstrip().endswith((":", "："))
 
 
 def _distinct(clauses: list[Clause]) -> list[Clause]:

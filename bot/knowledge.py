@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ingest.aliases import parse_aliases
+from ingest.aliases import alias_pairs, parse_aliases
 from ingest.errors import BackendUnavailableError, NotFoundError
 from ingest.hanzi import simplified
 from ingest.lexical import LexicalIndex
@@ -50,10 +50,12 @@ class Knowledge:
     compact: dict[str, tuple[str, str]] = field(init=False)
     articles: dict[int, list[str]] = field(init=False)
     aliases: dict[str, list[str]] = field(init=False)
+    alias_pairs: list[tuple[str, str]] = field(init=False)
 
     def __post_init__(self) -> None:
         self.by_id = {c.id: c for c in self.clauses}
         self.aliases = {**default_vocabulary(), **(self.manifest.aliases if self.manifest else {})}  # the school's file wins
+        self.alias_pairs = alias_pairs(self.aliases)
         self.owners = _owners(self.clauses)
         # Clause context without layout spaces ("校    训" is 校训), for term matching; and all of it
         # in one string, to ask "does the knowledge base mention this at all?"

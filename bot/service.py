@@ -188,16 +188,21 @@ class DutyDesk:
             last = self.conversations.last(conversation_id)
             question = self.llm.rewrite(question, last) if self.llm else rewrite(question, last)
         knowledge = self.knowledge()
-        question = apply_aliases(question, knowledge.aliases)  # staff's words → the documents' names
         started = time.perf_counter()
-        retrieval = self.retriever.retrieve(knowledge, question, limit=max(top_k or self.settings.top_k, 10))
-        retrieval = link_owner(retrieval, knowledge)
+        retrieval = self.retrieve(question, knowledge, limit=max(top_k or self.settings.top_k, 10))
+        question = retrieval.question
         retrieved = time.perf_counter()
         answer = compose(retrieval, knowledge, assess(retrieval, knowledge), limit=top_k or self.settings.top_k)
         finished = time.perf_counter()
         if conversation_id:
             self.conversations.remember(conversation_id, question, answer.owner)
         return AskResult(answer, retrieval, (retrieved - started) * 1000, (finished - retrieved) * 1000, question)
+
+    def retrieve(self, question: str, knowledge: Knowledge, limit: int = 10) -> Retrieval:
+        """Rank clauses for a normalised question, read in the documents' words (aliases), with the post
+        a duty question means linked when it names none as the rules do."""
+        question = apply_aliases(question, knowledge.alias_pairs)  # staff's words → the documents' names
+        return link_owner(self.retriever.retrieve(knowledge, question, limit=limit), knowledge)
 
     def health(self) -> dict[str, object]:
         """What the index holds, after checking the vector store answers (BackendUnavailableError if not)."""

@@ -6,21 +6,17 @@ the shipped model turns the figures into a probability, and its thresholds give 
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, replace
 
 from bot.answering import model as fitted
-from bot.answering.features import asks_for_value, measure, states_what_is_asked
+from bot.answering.features import asks_for_value, content_runs, measure, states_what_is_asked
 from bot.answering.intent import DUTIES, WHO, detect_intent
 from bot.answering.owners import best_owned, linked_owner, names_topic, party_for_case, responsible_parties
 from bot.knowledge import Knowledge, compact
 from bot.retrieve import Hit, Retrieval
-from ingest.model import Clause
-from bot.terms import CONTEXT_CREDIT, lexical_query, subject_weights
-from ingest.hanzi import simplified
+from bot.terms import CONTEXT_CREDIT, subject_weights
 
-_DEPTH = 3
-_HAN = re.compile(r"[\u3400-\u9fff]+")  # the clause stating a value asked for may rank this low and still be cited first
+_DEPTH = 3  # the clause stating a value asked for may rank this low and still be cited first
 
 
 @dataclass
@@ -57,9 +53,10 @@ def assess(retrieval: Retrieval, knowledge: Knowledge, model: fitted.Model | Non
     hit = candidate(retrieval, known, intent)
     parties = party_for_case(hit.clause, responsible_parties(hit.clause, known), retrieval.question) \
         if intent == "who" else []
-    figures = measure(retrieval, knowledge, hit, intent == "who", parties)
-    probability = (model or fitted.load()).probability(figures)
-    status = (model or fitted.load()).status(probability)
+    figures = measure(retrieval, hit, intent == "who", parties)
+    model = model or fitted.load()
+    probability = model.probability(figures)
+    status = model.status(probability)
     if status == "related" and not shares_content(retrieval.question, hit):
         status = "refused"  # closest by score, but not two characters of the question in common: nothing relevant
     # A fact answer quotes the judged clause first when it is not the top one: it states the value asked for.
@@ -103,17 +100,11 @@ def candidate(retrieval: Retrieval, known: set[str], intent: str) -> Hit:
     return stating[0] if stating and asks_for_value(retrieval.question) else top[0]
 
 
-def is_lead_in(clause: Clause) -> bool:
-    """A clause that only introduces the next ("…承担下列任务：", "全员全程核心德育：")."""
-    return clause.text.rstrip().endswith((":", "："))
-
-
 def shares_content(question: str, hit: Hit) -> bool:
     """The clause or its headings (a roster row's column labels) have two characters in a row of the
     question's content, or two of its content characters ("借的书弄丢了要咋赔" and "负责图书借阅")."""
-    context, text = compact(hit.clause)
-    matched = context + text
-    runs = _HAN.findall(simplified(lexical_query(question)))
+    matched = "".join(compact(hit.clause))
+    runs = content_runs(question)
     if any(run[i:i + 2] in matched for run in runs for i in range(len(run) - 1)):
         return True
     return len({ch for run in runs for ch in run if ch in matched}) >= 2

@@ -42,9 +42,13 @@ def read_aliases(knowledge_dir: Path) -> dict[str, list[str]]:
     return parse_aliases(path.read_text(encoding="utf-8-sig", errors="replace"), str(path))
 
 
-def apply_aliases(question: str, aliases: dict[str, list[str]]) -> str:
-    """The question with each staff word replaced by the documents' name (longest words first)."""
-    pairs = sorted(((w, name) for name, words in aliases.items() for w in words), key=lambda p: -len(p[0]))
+def alias_pairs(aliases: dict[str, list[str]]) -> list[tuple[str, str]]:
+    """(staff word, documents' name) pairs, longest word first: sorted once per index, not per question."""
+    return sorted(((w, name) for name, words in aliases.items() for w in words), key=lambda p: -len(p[0]))
+
+
+def apply_aliases(question: str, pairs: list[tuple[str, str]]) -> str:
+    """The question with each staff word replaced by the documents' name (pairs from alias_pairs)."""
     for word, name in pairs:
         if word in question and name not in question:
             question = question.replace(word, name)
