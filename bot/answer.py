@@ -99,8 +99,7 @@ def _only_asks_how_to_reach(support: Support) -> bool:
 
 def _quote(hit_or_clause: Hit | Clause, marker: int) -> str:
     clause = hit_or_clause.clause if isinstance(hit_or_clause, Hit) else hit_or_clause
-    label = f"{clause.label} " if clause.label else ""
-    return f"「{label}{clause.text}」[{marker}]"
+    return f"「{clause.quoted()}」[{marker}]"
 
 
 def _source_line(clause: Clause) -> str:

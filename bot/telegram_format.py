@@ -86,12 +86,11 @@ def source_block(number: int, clause: Clause) -> str:
 
 def clause_blocks(clause: Clause) -> list[str]:
     """One clause verbatim with its document, section, label, source lines and id."""
-    label = f"{clause.label} " if clause.label else ""
     start, end = clause.source.line_start, clause.source.line_end
     lines = f"第 {start} 行" if start == end else f"第 {start}–{end} 行"
     return [f"<b>{escape('《' + clause.document + '》')}</b>",
             escape(" › ".join(clause.section)) if clause.section else "",
-            f"<blockquote>{escape(label + clause.text)}</blockquote>",
+            f"<blockquote>{escape(clause.quoted())}</blockquote>",
             escape(f"出处：{clause.source.path} {lines}"),
             f"编号：<code>{escape(clause.id)}</code>"]
 
@@ -101,8 +100,7 @@ def duties_blocks(owner: Owner, clauses: list[Clause]) -> list[str]:
     reach = f"（联系电话：{owner.contact}）" if owner.contact else ""
     blocks = [f"<b>{escape(owner.name)}</b>{escape(reach)}的职责共 {len(clauses)} 条："]
     for n, clause in enumerate(clauses, start=1):
-        label = f"{clause.label} " if clause.label else ""
-        blocks.append(f"{escape(label + clause.text)} [{n}]")
+        blocks.append(f"{escape(clause.quoted())} [{n}]")
     places = dict.fromkeys((c.document, " › ".join(c.section[-2:])) for c in clauses)
     return [*blocks, "", "<b>来源</b>", *(escape(f"《{doc}》{section}") for doc, section in places)]
 

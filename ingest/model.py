@@ -35,6 +35,13 @@ class Clause:
     source: Source
     position: int
     sha256: str = ""
+    label_spaced: bool = False  # "第一条 当日…" keeps its space in a quote, "（一）当日…" has none
+
+    def quoted(self) -> str:
+        """The clause as the source writes it: its label, then its text, spaced only as written."""
+        if not self.label:
+            return self.text
+        return f"{self.label} {self.text}" if self.label_spaced else self.label + self.text
 
     def __post_init__(self) -> None:
         if not self.sha256:

@@ -34,6 +34,7 @@ class Numbered:
     label: str
     number: int | None
     rest: str
+    spaced: bool = False  # the source puts a space between label and text ("第一条 …", not "（一）…")
 
 
 def cn_to_int(text: str) -> int | None:
@@ -77,7 +78,9 @@ def split_label(line: str) -> Numbered | None:
         if style != "bullet" and number is None:
             continue
         rest = line[match.end():].strip()
+        gap = line[match.start(1):len(line) - len(line[match.end():].lstrip())][len(label):]
         if not rest and style not in ("chapter", "jie", "article"):
             continue  # a bare "1." is a stray mark, not an item
-        return Numbered(style=style, label=label, number=number, rest=rest)
+        return Numbered(style=style, label=label, number=number, rest=rest,
+                        spaced=any(ch.isspace() for ch in gap))
     return None

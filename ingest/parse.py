@@ -64,6 +64,7 @@ class Draft:
     line_end: int
     open: bool = True  # may still take a wrapped continuation line
     last_len: int = 0
+    spaced: bool = False  # a space stands between label and text in the source
 
 
 @dataclass
@@ -207,12 +208,12 @@ def _join(left: str, right: str) -> str:
     return left + right
 
 
-def _emit(state: _State, text: str, label: str | None, number: int) -> Draft:
+def _emit(state: _State, text: str, label: str | None, number: int, spaced: bool = False) -> Draft:
     """Start a new clause under the current sections."""
     for frame in state.stack:
         frame.has_content = True
     draft = Draft(text=text, label=label, frames=list(state.stack), line_start=number,
-                  line_end=number, last_len=len(text) + len(label or ""))
+                  line_end=number, last_len=len(text) + len(label or ""), spaced=spaced)
     state.drafts.append(draft)
     return draft
 
@@ -267,11 +268,11 @@ def _take_numbered(lines: list[tuple[int, str]], index: int, state: _State, item
         frame = Frame(title=lines[index][1], kind=item.style, number=item.number,
                       owner=owner_from_heading(item.rest))
         if item.style == "article" or len(item.rest) > _EMIT_HEADING_MIN or not _looks_like_heading(item.rest):
-            _emit(state, item.rest, item.label, number)
+            _emit(state, item.rest, item.label, number, item.spaced)
             _close_draft(state)
         state.stack.append(frame)
         return
-    _emit(state, item.rest, item.label, number)
+    _emit(state, item.rest, item.label, number, item.spaced)
     state.blank_since_draft = False
 
 
@@ -365,7 +366,7 @@ def _table_items(state: _State, row: TableRow, value: str) -> None:
         numbered = split_label(piece)
         if numbered is not None:
             _close_draft(state)
-            _emit(state, numbered.rest, numbered.label, row.line)
+            _emit(state, numbered.rest, numbered.label, row.line, numbered.spaced)
         else:
             if not after_numbered:
                 _close_draft(state)
@@ -383,7 +384,7 @@ def _finish(drafts: list[Draft], path: str, title: str, doc_id: str) -> list[Cla
         clauses.append(Clause(
             id="", doc_id=doc_id, document=title, section=tuple(f.title for f in draft.frames),
             owner=owner, contact=contacts.get(owner) if owner else None, label=draft.label,
-            text=draft.text, source=Source(path, draft.line_start, draft.line_end), position=position,
+            label_spaced=draft.spaced, text=draft.text, source=Source(path, draft.line_start, draft.line_end), position=position,
         ))
     return assign_ids(clauses, doc_id)
 

@@ -29,7 +29,8 @@ from ingest.versions import Version, VersionLog, new_versions
 
 # Bump when the clause format or the parser's output changes: forces a re-parse (vectors of unchanged
 # texts are reused). 4: traditional characters are matched as simplified (BM25 tokens, 崗位職責, 第X條).
-FORMAT_VERSION = 5
+# 6: a clause knows whether its label is followed by a space, so quotes keep the source's spacing.
+FORMAT_VERSION = 6
 _COLLECTION_PREFIX = "dutydesk_g"
 _MANIFEST = "manifest.json"
 _HISTORY = "history.jsonl"

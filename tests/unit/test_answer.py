@@ -32,14 +32,13 @@ def answer(desk: DutyDesk, question: str, support: Support = SUPPORTED, limit: i
 
 
 def check_markers(result: Answer) -> None:
-    """Every [n] in the text is citation n, in order, and quotes that clause's label and text."""
+    """Every [n] in the text is citation n, in order, and quotes that clause's label and text as written."""
     markers = [int(n) for n in re.findall(r"\[(\d+)\]", result.text)]
     assert markers == list(range(1, len(result.citations) + 1))
     for number, hit in enumerate(result.citations, start=1):
         quoted = re.search(rf"「([^」]*)」\[{number}\]", result.text)
         assert quoted is not None, f"[{number}] quotes nothing"
-        label = f"{hit.clause.label} " if hit.clause.label else ""
-        assert quoted.group(1) == f"{label}{hit.clause.text}"
+        assert quoted.group(1) == hit.clause.quoted()
 
 
 def clause(text: str, owner: str | None = None, label: str | None = None, cid: str = "d-x-1") -> Clause:
@@ -173,7 +172,7 @@ def test_duties_list_every_clause_of_the_owner_in_document_order(small_desk: Dut
     assert result.owner == "出纳员"
     head, first = result.text.splitlines()[:2]
     assert head == "出纳员的职责共 3 条（《学校各岗位职责》一、行政管理人员职责 · 出纳员岗位职责）："
-    assert first == "1. 「1． 办理现金收付和银行结算业务，做到日清月结。」[1]"
+    assert first == "1. 「1．办理现金收付和银行结算业务，做到日清月结。」[1]"
     check_markers(result)
 
 
@@ -195,7 +194,7 @@ def test_duties_from_two_documents_say_where_each_run_of_items_comes_from(desk_f
     result = answer(desk, "出纳员有哪些职责？")
     lines = result.text.splitlines()
     assert lines[0] == "出纳员的职责共 3 条，出自 2 处："
-    groups = {"甲校岗位职责": ["「1． 办理现金收付业务。」", "「2． 按时发放工资。」"], "乙校岗位职责": ["「1． 妥善保管空白支票。」"]}
+    groups = {"甲校岗位职责": ["「1．办理现金收付业务。」", "「2．按时发放工资。」"], "乙校岗位职责": ["「1．妥善保管空白支票。」"]}
     shown: dict[str, list[str]] = {}
     for line in lines[1:]:  # a "《document》section：" line, then its items
         if line.startswith("《"):
@@ -212,7 +211,7 @@ def test_duties_of_owners_listed_together_each_get_their_list(small_desk: DutyDe
     result = answer(small_desk, "宿舍管理员和出纳员分别有哪些职责？")
     first, second = result.text.split("\n\n")
     assert first.splitlines()[0].startswith("宿舍管理员的职责共 2 条") and second.splitlines()[0].startswith("出纳员的职责共 3 条")
-    assert second.splitlines()[1] == "1. 「1． 办理现金收付和银行结算业务，做到日清月结。」[3]"  # items from 1, markers run on
+    assert second.splitlines()[1] == "1. 「1．办理现金收付和银行结算业务，做到日清月结。」[3]"  # items from 1, markers run on
     assert [h.clause.owner for h in result.citations] == ["宿舍管理员"] * 2 + ["出纳员"] * 3
     assert result.owner == "宿舍管理员"
     check_markers(result)

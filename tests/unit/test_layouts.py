@@ -98,3 +98,18 @@ def test_a_revision_date_and_an_effective_date() -> None:
     assert lines == ["第一条 按时到岗。"]
     kept = [text for _, text in clean("第九条 本制度自公布之日起施行。\n2024年9月1日起施行\n").lines if text]
     assert "2024年9月1日起施行" in kept  # when a rule takes effect is a rule
+
+
+def test_a_quote_keeps_the_spacing_after_its_label_as_written() -> None:
+    """「（一）当日…」 where the source has no space, 「第一条 …」 where it has one: a one-line numbered
+    clause quoted with its label is its source line (spaces collapsed), never with a space added."""
+    knowledge = CORPUS.parents[1] / "knowledge"
+    checked, wrong = 0, []
+    for path in [*CORPUS.glob("*.*"), *knowledge.glob("*.*")]:
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for clause in parse_file(path, path.name, "doc", "sha").clauses:
+            line = " ".join(lines[clause.source.line_start - 1].split())
+            if clause.label and clause.source.line_start == clause.source.line_end and line.startswith(clause.label):
+                checked += 1
+                wrong += [] if line.endswith(clause.quoted()) else [(line, clause.quoted())]
+    assert checked > 300 and not wrong, wrong[:5]
