@@ -16,21 +16,23 @@ from ingest.model import Clause
 from ingest.numbering import split_label
 
 _NAME = r"([\u4e00-\u9fff]{2,10}?)"
-_LONG_NAME = r"([\u4e00-\u9fff]{2,16}?)"  # a regulation's actors: "县级以上人民政府教育行政部门"
+_ACTOR_NAME = r"((?:(?![由有])[\u4e00-\u9fff]){2,16}?)"  # a regulation's actors: "县级以上人民政府教育行政部门"
 _ACTS = (r"(?:依法)?(?:统一|负责|组织|承担|牵头|审核|审批|批准|同意|签字|签名|签署|办理|登记|保管|安排|管理|处理|备案|"
          r"核实|核准|决定|报告|复核|给予|予以|责令|查处)")
 _TEXT_OWNER = [
     # "后勤处：负责…", "班主任：…": a line that opens with a party and a colon.
     re.compile(r"^" + _NAME + r"[：:]"),
     # "由图书馆统一登记", "经分管副校长批准", "交班主任签字", "报教务处备案", "由公安机关依法给予处罚".
-    re.compile(r"(?:由|经|交|交由|报|报请|送|送交|有)(?:所在|本|该|学校)?" + _NAME + _ACTS),
+    # "交至团委书记处审核": the hand-over's 至/到/给 is not part of the name.
+    re.compile(r"(?:由|经|交|交由|报|报请|送|送交|有)(?:至|到|给)?(?:所在|本|该|学校)?" + _NAME + _ACTS),
     # "学校主要负责人对校园安全工作全面负责": a party answering for a whole field.
     re.compile(r"(?:^|[，。；,;])" + _NAME + r"对[^，。；,;]{1,24}?负责"),
     # "向治安责任人汇报", "转告有关领导", "统一交至组织部": whom to report or hand it to handles it.
     re.compile(r"(?:向|转告|告知|交至|交到|送至|送到|上交|交给|报送)" + _NAME + r"(?=$|[，。；,;汇报报告申请提出反映请假])"),
     # "…，体育组负责具体组织", "保卫科应立即报警", "各级卫生防疫站，对学校卫生工作承担下列任务":
     # a party opening a sentence or a clause of it.
-    re.compile(r"(?:^|[，。；,;])(?![由有对在向为经与和交报送请])(?:各级|各)?" + _LONG_NAME +
+    # A name holds no 由/有 ("教研活动有教研组长负责" names 教研组长, found by the 有 pattern above).
+    re.compile(r"(?:^|[，。；,;])(?![由有对在向为经与和交报送请])(?:各级|各)?" + _ACTOR_NAME +
                r"[，,]?(?:对[^，。；,;]{1,24}?)?(?:应当|应|必须|须|要|负责|组织|承担|履行|统筹|主管)"),
 ]
 _SUBJECT_MAX = 12  # the longest owner name looked for at the start of a clause

@@ -77,6 +77,8 @@ def test_the_shipped_model_prefers_a_clause_that_states_the_value_asked_for() ->
     ("后勤处：负责校舍维修和水电保障。", ["后勤处"]),
     ("学校主要负责人对校园安全工作全面负责。", ["学校主要负责人"]),
     ("重要信息及时向治安责任人汇报。", ["治安责任人"]),
+    ("统计分数、交至团委书记处审核。", ["团委书记处"]),  # 至 is the hand-over, not the name
+    ("教研活动有教研组长负责，期末上交教科处统一存档。", ["教研组长", "教科处"]),  # no "教研活动有教研组长"
     ("开展读书分享会。", []),  # nobody named, no section owner
 ])
 def test_responsible_parties_are_read_from_the_sentence(text: str, parties: list[str]) -> None:
