@@ -1,4 +1,4 @@
-"""Numbering styles of Chinese documents: recognise a line's label, its style and its number."""
+"""Numbering styles of Chinese documents: read a line's label, style and number; write numbers."""
 from __future__ import annotations
 
 import re
@@ -6,10 +6,16 @@ from dataclasses import dataclass
 
 from ingest.hanzi import simplified
 
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7,
-              "八": 8, "九": 9}
+# The numbering tables, read here (label → number) and written by the .docx loader (number → label).
+CHINESE_DIGITS = "零一二三四五六七八九"
+CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
+HEAVENLY_STEMS = "甲乙丙丁戊己庚辛壬癸"  # 甲乙丙… as Word's ideographTraditional lists count
+EARTHLY_BRANCHES = "子丑寅卯辰巳午未申酉戌亥"
+_ROMAN_NUMERALS = ((1000, "m"), (900, "cm"), (500, "d"), (400, "cd"), (100, "c"), (90, "xc"),
+                   (50, "l"), (40, "xl"), (10, "x"), (9, "ix"), (5, "v"), (4, "iv"), (1, "i"))
+
+_CN_DIGITS = {ch: value for value, ch in enumerate(CHINESE_DIGITS)} | {"〇": 0, "两": 2}
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000}
-_CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
 _CN = "零〇一二三四五六七八九十百千两"
 
 # Order matters: the first pattern that matches names the style. Each captures (label, number).
@@ -21,7 +27,7 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("paren_cn", re.compile(rf"^([（(]\s*([{_CN}]+)\s*[)）][、.．]?)\s*")),
     ("paren_num", re.compile(r"^([（(]\s*(\d{1,3})\s*[)）][、.．]?)\s*")),
     ("num", re.compile(r"^((\d{1,3})\s*(?:[.．](?!\d)|、|\s*[)）](?!\d)))\s*")),
-    ("circled", re.compile(rf"^(([{_CIRCLED}]))\s*")),
+    ("circled", re.compile(rf"^(([{CIRCLED}]))\s*")),
     ("bullet", re.compile(r"^(([-*+•·▪●○◆■□]))\s+")),
 ]
 
@@ -53,6 +59,29 @@ def cn_to_int(text: str) -> int | None:
     return total + digit
 
 
+def chinese_number(n: int) -> str:
+    """一, 十, 十一, 二十三 … for 1–99 (list numbers never go further in practice); else decimal."""
+    if not 0 < n < 100:
+        return str(n)
+    tens, ones = divmod(n, 10)
+    head = ("" if tens == 1 else CHINESE_DIGITS[tens]) + "十" if tens else ""
+    return head + (CHINESE_DIGITS[ones] if ones else "")
+
+
+def letters(n: int) -> str:
+    """a, b, … z, aa, bb … as Word counts letters."""
+    return chr(ord("a") + (n - 1) % 26) * ((n - 1) // 26 + 1) if n > 0 else str(n)
+
+
+def roman(n: int) -> str:
+    """Lower-case roman numerals."""
+    out = ""
+    for value, numeral in _ROMAN_NUMERALS:
+        count, n = divmod(n, value)
+        out += numeral * count
+    return out
+
+
 _ARTICLE_REF = re.compile(rf"第\s*([{_CN}\d]+)\s*[条條]")
 
 
@@ -74,7 +103,7 @@ def split_label(line: str) -> Numbered | None:
         if not match:
             continue
         label, raw = line[match.start(1):match.end(1)].strip(), match.group(2)
-        number = _CIRCLED.index(raw) + 1 if style == "circled" else cn_to_int(raw)
+        number = CIRCLED.index(raw) + 1 if style == "circled" else cn_to_int(raw)
         if style != "bullet" and number is None:
             continue
         rest = line[match.end():].strip()

@@ -1,4 +1,4 @@
-"""ingest.load: each format branch on the fixtures in tests/data, and each way a file can be bad."""
+"""ingest.loaders: each format branch on the fixtures in tests/data, and each way a file can be bad."""
 from __future__ import annotations
 
 import importlib.util
@@ -14,7 +14,7 @@ from docx.oxml.ns import nsdecls, qn
 from pypdf import PdfReader, PdfWriter
 
 from ingest.errors import LoadError
-from ingest.load import SUPPORTED_SUFFIXES, load_text
+from ingest.loaders import SUPPORTED_SUFFIXES, load_text
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from ingest.errors import LoadError
-from ingest.load import load_text
+from ingest.loaders import load_text
 from ingest.model import Clause, ParsedDocument
 from ingest.owners import find_contact, looks_like_name, owner_from_heading
 from ingest.pipeline import parse_file
