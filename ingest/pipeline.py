@@ -19,7 +19,7 @@ from ingest.hanzi import simplified
 from ingest.ids import document_id
 from ingest.aliases import FILE_NAME as ALIAS_FILE
 from ingest.aliases import read_aliases
-from ingest.load import SUPPORTED_SUFFIXES, load_text
+from ingest.loaders import SUPPORTED_SUFFIXES, load_text
 from ingest.model import Clause, ParsedDocument
 from ingest.parse import parse
 from ingest.versions import reconcile_ids
@@ -184,6 +184,8 @@ def run_ingest(roots: list[Path], knowledge_dir: Path, store: IndexStore, embedd
             same_model = previous if previous is not None and previous.embedder == embedder.name else None
             vectors = _vectors(store, same_model, clauses, embedder, report, progress)
             store.write_generation(clauses, vectors, documents, embedder.name, aliases)
+        elif previous_usable is not None:  # what a crash or a full disk kept from the logs after a swap
+            store.record_logs(clauses, documents)
     report.seconds = time.perf_counter() - started
     return report
 

@@ -31,7 +31,9 @@ class Settings(BaseSettings):
     llm_context_tokens: int = Field(default=3000, ge=200, le=200_000)
 
     answer_cache_size: int = Field(default=1024, ge=0, le=1_000_000)
-    api_rate_limit: int = Field(default=0, ge=0)  # /ask requests per minute per client address; 0 = off
+    api_rate_limit: int = Field(default=0, ge=0)  # POST requests per minute per client address; 0 = off
+    verify_batch_max: int = Field(default=100, ge=1, le=10_000)  # quotes and [n] per /verify/batch request
+    allowed_hosts: str = ""  # Host header names served, comma-separated ("*" = any); empty = loopback + bind host
     max_request_bytes: int = Field(default=262_144, ge=1024)
     max_document_bytes: int = Field(default=10_000_000, ge=1024)
 
@@ -45,7 +47,18 @@ class Settings(BaseSettings):
     telegram_rate_limit_per_minute: int = Field(default=20, ge=0)
     telegram_webhook_url: str | None = None
 
+    dingtalk_client_id: SecretStr | None = None  # the app's AppKey / Client ID (Stream mode)
+    dingtalk_client_secret: SecretStr | None = None
+    dingtalk_allowed_users: str = ""  # staffIds (or unionIds), comma-separated; empty = nobody
+    dingtalk_allowed_chats: str = ""  # conversationIds of group chats, comma-separated
+    dingtalk_rate_limit_per_minute: int = Field(default=20, ge=0)
+    dingtalk_openapi_endpoint: str = "https://api.dingtalk.com"  # where Stream connections are opened
+    public_url: str = ""  # the office web page as staff reach it, e.g. https://dutydesk.school.cn; links citations
+
     admin_token: SecretStr | None = None
+
+    question_log: bool = True  # questions, their status and feedback in <data dir>/questions.sqlite3
+    question_log_days: int = Field(default=180, ge=1, le=36_500)  # older entries are dropped
 
     @field_validator("chroma_url", "telegram_webhook_url", "llm_base_url", mode="before")
     @classmethod

@@ -8,8 +8,10 @@ sees a half-written one.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -22,10 +24,12 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from ingest.errors import BackendUnavailableError, IndexMismatchError, IndexMissingError
+from ingest.errors import BackendUnavailableError, DiskFullError, DutyDeskError, IndexMismatchError, IndexMissingError
 from ingest.lexical import LexicalIndex
 from ingest.model import Clause, sha256_text
-from ingest.versions import Version, VersionLog, new_versions
+from ingest.versions import Version, VersionLog, append_lines, new_versions
+
+log = logging.getLogger(__name__)
 
 # Bump when the clause format or the parser's output changes: forces a re-parse (vectors of unchanged
 # texts are reused). 4: traditional characters are matched as simplified (BM25 tokens, 崗位職責, 第X條).
@@ -36,6 +40,7 @@ _MANIFEST = "manifest.json"
 _HISTORY = "history.jsonl"
 _VERSIONS = "versions.jsonl"
 CHROMA_TIMEOUT_S = 5.0
+_LOW_SPACE = 4 * 1024 * 1024  # bytes free below which a failed store write is put down to a full disk
 
 
 def utc_now() -> str:
@@ -190,21 +195,47 @@ class IndexStore:
         previous = self.read_manifest()
         generation = self._next_generation(previous)
         directory = self.generation_dir(generation)
-        shutil.rmtree(directory, ignore_errors=True)
-        directory.mkdir(parents=True)
-        _write_jsonl(directory / "clauses.jsonl", [c.to_dict() for c in clauses])
-        LexicalIndex.build([c.embed_text() for c in clauses]).save(directory / "lexical")
         name = f"{_COLLECTION_PREFIX}{generation}"
-        self._fill_collection(name, clauses, vectors)
         manifest = Manifest(format=FORMAT_VERSION, generation=generation, collection=name,
                             embedder=embedder, created_at=utc_now(), documents=documents, aliases=aliases or {})
-        _atomic_write(self.data_dir / _MANIFEST, manifest.to_json())
+        try:
+            shutil.rmtree(directory, ignore_errors=True)
+            directory.mkdir(parents=True)
+            _write_jsonl(directory / "clauses.jsonl", [c.to_dict() for c in clauses])
+            LexicalIndex.build([c.embed_text() for c in clauses]).save(directory / "lexical")
+            self._fill_collection(name, clauses, vectors)
+            _atomic_write(self.data_dir / _MANIFEST, manifest.to_json())
+        except Exception as exc:
+            # Only the embedded store keeps its files in the data dir, so only its space can be judged here.
+            if not _disk_full(exc, self.data_dir if self.chroma_url is None else None):
+                raise
+            self._discard(generation)  # give the space back: the previous generation stays current
+            raise DiskFullError(f"磁盘空间不足，新索引未能写完（{_reason(exc)}）：原索引保持不变、继续使用；"
+                                f"请清理 {self.data_dir} 所在磁盘后重新运行 dutydesk ingest") from exc
         # After the swap: a failed ingest must not log versions that never went live. A crash
         # between the two is healed by the next ingest, which compares against these logs.
-        self._record_history(clauses)
-        self._record_versions(documents, clauses)
+        self.record_logs(clauses, documents)
         self._drop_old(keep={generation, previous.generation if previous else generation})
         return manifest
+
+    def record_logs(self, clauses: list[Clause], documents: dict[str, DocumentEntry]) -> None:
+        """Log the current generation's clause and document versions that are not logged yet."""
+        try:
+            self._record_history(clauses)
+            self._record_versions(documents, clauses)
+        except OSError as exc:
+            if not _disk_full(exc, self.data_dir):
+                raise
+            raise DiskFullError(f"磁盘空间不足：新索引已启用，但条款历史未能记全（{_reason(exc)}）；"
+                                f"请清理 {self.data_dir} 所在磁盘后重新运行 dutydesk ingest 补记") from exc
+
+    def _discard(self, generation: int) -> None:
+        """Remove what a failed ingest wrote of a generation that never went live (best effort)."""
+        shutil.rmtree(self.generation_dir(generation), ignore_errors=True)
+        try:
+            self.client().delete_collection(f"{_COLLECTION_PREFIX}{generation}")
+        except Exception:  # never created, or the store refuses now: the next ingest replaces it
+            log.debug("could not drop collection of failed generation %s", generation, exc_info=True)
 
     def load_history(self) -> dict[str, list[Clause]]:
         """Every version of every clause ever indexed, by id (oldest first), so old citations resolve."""
@@ -221,13 +252,9 @@ class IndexStore:
     def _record_history(self, clauses: list[Clause]) -> None:
         """Append clause versions not seen before (append-only: nothing is ever rewritten)."""
         seen = {(c.id, c.sha256) for versions in self.load_history().values() for c in versions}
-        fresh = [c.to_dict() for c in clauses if (c.id, c.sha256) not in seen]
+        fresh = [json.dumps(c.to_dict(), ensure_ascii=False) for c in clauses if (c.id, c.sha256) not in seen]
         if fresh:
-            with (self.data_dir / _HISTORY).open("a", encoding="utf-8") as handle:
-                for row in fresh:
-                    handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-                handle.flush()
-                os.fsync(handle.fileno())
+            append_lines(self.data_dir / _HISTORY, fresh)
 
     def versions(self) -> VersionLog:
         """The append-only log of document versions."""
@@ -274,6 +301,31 @@ class IndexStore:
         for directory in root.iterdir() if root.exists() else []:
             if directory.name.isdigit() and int(directory.name) not in keep:
                 shutil.rmtree(directory, ignore_errors=True)
+
+
+def _disk_full(exc: BaseException, directory: Path | None) -> bool:
+    """Whether a write failed for want of space, however the writer says so.
+
+    Python says ENOSPC; numpy (the bm25s arrays) reports a short write without an errno; chroma
+    wraps SQLite's SQLITE_FULL in its own error type, or reports only a failed compaction, so a
+    store error with next to no space left in `directory` (when given) counts too.
+    """
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT) or (" requested and " in str(exc) and " written" in str(exc))
+    if isinstance(exc, DutyDeskError) or _is_connection_error(exc):
+        return False
+    text = str(exc)
+    if "disk is full" in text or "No space left" in text:
+        return True
+    try:
+        return directory is not None and shutil.disk_usage(directory).free < _LOW_SPACE
+    except OSError:
+        return False
+
+
+def _reason(exc: BaseException) -> str:
+    """The cause in a few words (an OSError's strerror, not its path)."""
+    return os.strerror(exc.errno) if isinstance(exc, OSError) and exc.errno else str(exc)
 
 
 def _is_connection_error(exc: BaseException) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -110,10 +111,29 @@ class VersionLog:
         """Record new versions durably before the index that contains them goes live."""
         if not versions:
             return
-        with self.path.open("a", encoding="utf-8") as handle:
-            for version in versions:
-                handle.write(json.dumps(dataclasses.asdict(version), ensure_ascii=False) + "\n")
-            handle.flush()
+        append_lines(self.path, [json.dumps(dataclasses.asdict(v), ensure_ascii=False) for v in versions])
+
+
+def append_lines(path: Path, lines: list[str], sync: bool = True) -> None:
+    """Append whole lines (fsynced unless told not to), or nothing: a write that fails part-way is cut back.
+
+    A torn last line would make every later read of the log fail and every later append land on it.
+    """
+    data = "".join(line + "\n" for line in lines).encode("utf-8")
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        start = os.lseek(fd, 0, os.SEEK_END)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            if sync:
+                os.fsync(fd)
+        except OSError:
+            os.ftruncate(fd, start)  # shrinking needs no space
+            raise
+    finally:
+        os.close(fd)
 
 
 def new_versions(log: VersionLog, current: list[Version]) -> list[Version]:

@@ -9,6 +9,11 @@ FAULT is one of
 - `pause-before-swap`  once the new generation is completely written (files, Chroma collection,
   history, versions), just before manifest.json is swapped: create the file named by
   $DEPLOY_MARKER and sleep, so the test can SIGKILL the process at the worst moment.
+- `hold-before-swap`  the same point, but wait there (holding the writer lock) until the file named
+  by $DEPLOY_RELEASE exists, then swap and finish normally: a second ingest can be started meanwhile.
+
+and, not a fault, `hash-embedder`: the test suite's HashEmbedder (tests/conftest.py) instead of the
+model, so a CLI test over a large corpus (the bundled knowledge/) ingests in a second.
 
 Everything else is the real CLI (`bot.cli.main`): its output, its exit status, and whatever
 escapes it (Python prints the traceback and exits 1, as the console script would).
@@ -50,6 +55,20 @@ def inject(fault: str) -> None:
                 raise disk_full(path)
             atomic_write(path, text)
         store._atomic_write = failing_write  # type: ignore[assignment]
+    elif fault == "hold-before-swap":
+        def held_write(path: Path, text: str) -> None:
+            if path.name == "manifest.json":
+                Path(os.environ["DEPLOY_MARKER"]).touch()
+                while not Path(os.environ["DEPLOY_RELEASE"]).exists():
+                    time.sleep(0.05)
+            atomic_write(path, text)
+        store._atomic_write = held_write  # type: ignore[assignment]
+    elif fault == "hash-embedder":
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for conftest's HashEmbedder
+        import bot.service
+        from conftest import HashEmbedder
+
+        bot.service.build_embedder = lambda settings: HashEmbedder()  # type: ignore[assignment]
     elif fault == "pause-before-swap":
         def paused_write(path: Path, text: str) -> None:
             if path.name == "manifest.json":

@@ -4,8 +4,10 @@ run here), then the same topology run for real without Docker.
 The runtime half mirrors the compose file on 127.0.0.1: a Chroma server subprocess (`chroma run`,
 the `chroma` service), `dutydesk ingest` (the `ingest` service) and two `dutydesk serve` processes
 (two `api` replicas, or `api` + `telegram`), all with the same DUTYDESK_CHROMA_URL and one shared
-DUTYDESK_DATA_DIR (the `dutydesk-data` volume). The health checks of the Dockerfile and of every
-compose service are run as written against these processes.
+DUTYDESK_DATA_DIR (the `dutydesk-data` volume). The first replica runs with the shipped settings
+(as compose runs it: the answer cache on), the second with the answer cache off, so a re-ingest by
+another process is checked to reach both a cached and an uncached process. The health checks of the
+Dockerfile and of every compose service are run as written against these processes.
 """
 from __future__ import annotations
 
@@ -294,7 +296,7 @@ def test_a_wheel_install_finds_its_prompts(tmp_path: Path) -> None:
 
 @dataclass
 class Topology:
-    """One Chroma server, a shared data dir ingested once, two API processes."""
+    """One Chroma server, a shared data dir ingested once, two API processes (cache on, cache off)."""
 
     root: Path
     knowledge: Path
@@ -329,10 +331,11 @@ def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
     with ExitStack() as stack:
         chroma = ChromaServer(root / "chroma", root / "logs").start()
         stack.callback(chroma.stop)
-        env = deploy_env(root / "data", knowledge, chroma.url, DUTYDESK_ANSWER_CACHE_SIZE="0")
+        env = deploy_env(root / "data", knowledge, chroma.url)
         first = run_dutydesk("ingest", env=env, cwd=root / "scratch")
         assert first.returncode == 0, first.stdout + first.stderr
-        apis = [ApiServer(env, root / "scratch", root / "logs").start() for _ in range(2)]
+        apis = [ApiServer({**env, **extra}, root / "scratch", root / "logs").start()
+                for extra in ({}, {"DUTYDESK_ANSWER_CACHE_SIZE": "0"})]
         for api in apis:
             stack.callback(api.stop)
         for api in apis:
@@ -378,9 +381,18 @@ def test_two_api_processes_give_the_same_cited_answers(topology: Topology) -> No
     assert "宿舍管理员" in ask_json(second.url, DUTIES_QUESTION)["answer"]
 
 
+def cached(url: str, question: str) -> bool:
+    """Whether the process answers the question from its answer cache (no retrieval time reported)."""
+    return ask_json(url, question)["timings_ms"]["retrieve"] == 0.0
+
+
 @pytest.mark.slow
 def test_a_new_ingest_reaches_both_processes_and_no_request_fails_meanwhile(topology: Topology) -> None:
     before = manifest(topology.data)["generation"]
+    cached_api, uncached_api = topology.apis
+    assert OLD_PHONE in ask_json(cached_api.url, PHONE_QUESTION)["answer"]
+    assert cached(cached_api.url, PHONE_QUESTION) and not cached(uncached_api.url, PHONE_QUESTION), \
+        "the first process caches answers (the shipped default), the second does not"
     outcomes: list[tuple[str, int, str, list[str]]] = []
     done = threading.Event()
 

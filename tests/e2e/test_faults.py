@@ -3,6 +3,8 @@ full disk during an ingest.
 
 The deployment is the compose topology run without Docker (tests/e2e/deploy_topology.py): a real
 Chroma server subprocess, `dutydesk ingest` / `dutydesk serve` subprocesses sharing one data dir.
+They run with the shipped settings (the answer cache on), and the Chroma-down tests once more with
+the cache off, so a cached answer can neither hide an outage nor fake a recovery.
 Faults inside the write path are injected by tests/e2e/deploy_faulty_cli.py (the real CLI with one
 function patched) or by monkeypatching in-process.
 """
@@ -35,6 +37,8 @@ FAULTY_CLI = HERE / "deploy_faulty_cli.py"
 DUTIES_QUESTION = "谁负责宿舍钥匙的登记保管？"
 PAYMENT_QUESTION = "空白支票由谁保管？"
 ANSWER_DEADLINE_S = 8  # a request while Chroma is unreachable or hung must be answered (503) within this
+# Extra environment of the API processes: the shipped defaults, and the answer cache turned off.
+CACHE = {"default": {}, "cache-off": {"DUTYDESK_ANSWER_CACHE_SIZE": "0"}}
 
 
 @dataclass
@@ -49,8 +53,9 @@ class Stack:
     chroma: ChromaServer
     env: dict[str, str]
 
-    def api(self) -> ApiServer:
-        return ApiServer(self.env, self.scratch, self.logs)
+    def api(self, **extra: str) -> ApiServer:
+        """An API process (not started) on this stack, its environment plus `extra`."""
+        return ApiServer({**self.env, **extra}, self.scratch, self.logs)
 
 
 def _stack(root: Path) -> Stack:
@@ -59,7 +64,7 @@ def _stack(root: Path) -> Stack:
     for name in ("scratch", "logs"):
         (root / name).mkdir()
     chroma = ChromaServer(root / "chroma", root / "logs").start()
-    env = deploy_env(root / "data", knowledge, chroma.url, DUTYDESK_ANSWER_CACHE_SIZE="0")
+    env = deploy_env(root / "data", knowledge, chroma.url)
     result = run_dutydesk("ingest", env=env, cwd=root / "scratch")
     if result.returncode != 0:
         chroma.stop()
@@ -145,15 +150,30 @@ def docker_healthcheck(port: int, env: dict[str, str], cwd: Path) -> int:
                           capture_output=True, timeout=30, check=False).returncode
 
 
+def cache_hit(response: httpx.Response) -> bool:
+    """Whether the answer came from the answer cache (the core reports no retrieval time for those)."""
+    return response.status_code == 200 and response.json()["timings_ms"]["retrieve"] == 0.0
+
+
+def assert_outage_answer(response: httpx.Response, before: httpx.Response) -> None:
+    """Asked again while Chroma is down: a 503 naming the vector store, or the identical cached answer."""
+    if response.status_code == 200:
+        assert cache_hit(response) and response.json()["answer"] == before.json()["answer"], response.text
+    else:
+        assert response.status_code == 503 and "向量" in detail(response), response.text
+
+
 # -- (a) Chroma down ------------------------------------------------------------------------------
 
 @pytest.mark.slow
-def test_chroma_down_is_a_503_with_a_reason_and_the_api_recovers_by_itself(stack: Stack) -> None:
-    first, second = stack.api().start(), stack.api()
+@pytest.mark.parametrize("cache", list(CACHE))
+def test_chroma_down_is_a_503_with_a_reason_and_the_api_recovers_by_itself(stack: Stack, cache: str) -> None:
+    first, second = stack.api(**CACHE[cache]).start(), stack.api(**CACHE[cache])
     with running(first, second):
         wait_ready(first)
         healthy = ask(first.url, PHONE_QUESTION)
         assert healthy.status_code == 200, healthy.text
+        assert cache_hit(ask(first.url, PHONE_QUESTION)) == (cache == "default"), "the cache is on by default"
         stack.chroma.kill()
 
         started = time.monotonic()
@@ -166,6 +186,8 @@ def test_chroma_down_is_a_503_with_a_reason_and_the_api_recovers_by_itself(stack
         assert "向量库" in detail(health) or "chroma" in detail(health).lower()
         assert docker_healthcheck(first.port, stack.env, stack.scratch) != 0, "the container must turn unhealthy"
 
+        assert_outage_answer(ask(first.url, PHONE_QUESTION), healthy)  # asked before the outage
+
         # An API process that starts while Chroma is down comes up, and says what is wrong.
         second.start().wait_listening()
         assert healthz(second.url).status_code == 503
@@ -177,12 +199,16 @@ def test_chroma_down_is_a_503_with_a_reason_and_the_api_recovers_by_itself(stack
                  what=f"{api.url} answering again")
             assert healthz(api.url).status_code == 200
             assert ask(api.url, PHONE_QUESTION).json()["answer"] == healthy.json()["answer"]
+            # A question never asked before needs Chroma itself: the recovery is real, not the cache's.
+            recovered = ask(api.url, PAYMENT_QUESTION)
+            assert recovered.status_code == 200 and not cache_hit(recovered), recovered.text
         assert docker_healthcheck(first.port, stack.env, stack.scratch) == 0
 
 
 @pytest.mark.slow
-def test_the_503_while_chroma_is_down_names_the_vector_store_not_a_reingest(stack: Stack) -> None:
-    api = stack.api().start()
+@pytest.mark.parametrize("cache", list(CACHE))
+def test_the_503_while_chroma_is_down_names_the_vector_store_not_a_reingest(stack: Stack, cache: str) -> None:
+    api = stack.api(**CACHE[cache]).start()
     with running(api):
         wait_ready(api)
         stack.chroma.kill()

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from ingest.clean import clean, normalize_space
 from ingest.errors import LoadError
-from ingest.load import load_text
+from ingest.loaders import load_text
 from ingest.model import Clause
 from ingest.parse import parse
 from ingest.pipeline import parse_file
@@ -148,8 +148,9 @@ def made_of_pieces(text: str, pieces: tuple[str, ...]) -> bool:
     return rest_ok(0, 0)
 
 
-# Known bugs (each has its own strict-xfail test below). While they stand, the properties tolerate
-# exactly them, so that the properties keep finding new failures; set both to False once fixed.
+# Bugs the properties once found, all fixed; each keeps its own regression test below. Should one
+# come back, its switch lets the properties tolerate exactly it (so they keep finding new failures)
+# while it is being fixed; all are False because none stands today.
 TOLERATE_JOIN_OVER_DROPPED_LINE = False  # see test_wrapped_clause_does_not_join_over_a_dropped_line
 TOLERATE_BR_IN_PLAIN_CELL = False  # see test_plain_table_cell_keeps_no_br_markup
 TOLERATE_UTF8_MISDECODING = False  # see test_short_utf8_file_is_read_as_utf8
@@ -260,7 +261,7 @@ def test_parse_file_reports_or_parses_written_files(scratch: Path, text: str, su
     assert doc.clauses and doc.title
     loaded = load_text(path)
     if TOLERATE_UTF8_MISDECODING and source_lines(loaded) != source_lines(text):
-        text = loaded  # the loader read the UTF-8 file as another encoding (known bug): check the parser alone
+        text = loaded  # the loader read the UTF-8 file as another encoding (that bug): check the parser alone
     check_clauses(doc.clauses, source_lines(text), {number for number, _ in clean(text).lines})
 
 
@@ -280,7 +281,7 @@ def test_degenerate_documents(text: str) -> None:
     parse_text(text, "规章制度")
 
 
-# --- known bugs found by the properties (strict xfail: they pass once fixed) ----------------------
+# --- bugs the properties found, now fixed: regression tests ------------------------------------
 
 
 @pytest.mark.parametrize(("text", "fact"), [
