@@ -5,6 +5,7 @@ import asyncio
 import dataclasses
 import logging
 import re
+import sqlite3
 import threading
 import time
 import uuid
@@ -18,14 +19,18 @@ from bot.audit import AuditLog
 from bot.documents import Diff, DocumentInfo, diff, list_documents, pick
 from bot.cache import LRUCache
 from bot.conversation import Conversations, rewrite
-from bot.knowledge import Knowledge, Owner
+from bot.gaps import Gap, GapFinder
+from bot.knowledge import Knowledge, Owner, default_vocabulary
+from bot.questions import QuestionLog
 from bot.retrieve import Hit, Retrieval, Retriever, resolve_owner
 from bot.support import assess, link_owner
 from bot.terms import normalize_question
-from bot.verify import Part, Verification, split_answer, verify_quote
-from ingest.aliases import apply_aliases
+from bot.textcheck import check_text
+from bot.verify import Part, TooManyParts, Verification, split_answer, verify_quote
+from ingest.aliases import InvalidAliasError, add_alias, apply_aliases, read_aliases
 from ingest.embed import Embedder, build_embedder
 from ingest.errors import BackendUnavailableError, DutyDeskError, InvalidRequestError, NotFoundError
+from ingest.hanzi import simplified
 from ingest.model import Clause
 from ingest.pipeline import IngestReport, Progress, run_ingest
 from ingest.settings import Settings, get_settings
@@ -41,7 +46,6 @@ log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 500
 _WORDS = re.compile(r"[\u3400-\u9fffA-Za-z0-9]")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @dataclass
@@ -68,10 +72,10 @@ class ClauseDetail:
 
 
 def clean_question(question: str) -> str:
-    """Strip control characters and surrounding space; reject empty or over-long questions."""
+    """Strip surrounding space; reject control characters (bot.textcheck), empty or over-long questions."""
     if not isinstance(question, str):
         raise InvalidRequestError("问题必须是文本")
-    text = _CONTROL.sub("", question).strip()
+    text = check_text(question, "问题").strip()
     if not text:
         raise InvalidRequestError("问题不能为空")
     if len(text) > MAX_QUESTION_CHARS:
@@ -94,6 +98,8 @@ class DutyDesk:
         self.conversations = Conversations()
         self._cache: LRUCache[tuple[object, ...], AskResult] = LRUCache(settings.answer_cache_size)
         self.audit = AuditLog(settings.data_dir / "audit.jsonl")
+        self.questions = QuestionLog(settings.data_dir, settings.question_log_days) if settings.question_log else None
+        self.gap_finder = GapFinder(self.retriever.embed)
         # The optional LLM mode rephrases the extractive answer's clauses; tests inject a fake model.
         self.llm: LLMAnswerer | None = _llm(settings, chat_model)
 
@@ -146,18 +152,26 @@ class DutyDesk:
         return stat.st_mtime_ns, stat.st_ino
 
     # -- read path ---------------------------------------------------------------------
-    def ask(self, question: str, top_k: int | None = None, conversation_id: str | None = None) -> AskResult:
+    def ask(self, question: str, top_k: int | None = None, conversation_id: str | None = None,
+            front: str | None = None, user: str | None = None) -> AskResult:
         """Answer a question from the rules, with citations; refuse when they don't cover it.
 
         With a conversation id, a follow-up ("那他们的电话呢？") is first rewritten to stand alone.
         In the LLM mode the model rephrases the cited clauses; the extractive answer stands in
         (mode "fallback") whenever the model fails or cites what it was not given.
+        A front end names itself (`front`: api, web, telegram, cli) to have the question logged.
         """
+        result = self._ask(question, top_k, conversation_id)
+        self._record(result, question, front, user)
+        return result
+
+    def _ask(self, question: str, top_k: int | None, conversation_id: str | None) -> AskResult:
+        question = clean_question(question)  # before the cache: a cached answer must not skip the rule
         key = None if conversation_id else self._cache_key(question, top_k)
         cached = self._cache.get(key) if key else None
         if cached is not None:
             return dataclasses.replace(cached, retrieve_ms=0.0, answer_ms=0.0, id=uuid.uuid4().hex)
-        result = self.prepare(question, top_k, conversation_id)
+        result = self._prepare(question, top_k, conversation_id)
         if self.llm is not None and not result.answer.refused:
             started = time.perf_counter()
             result.answer = self.llm.answer(result.retrieval, self.knowledge(), result.answer, limit=top_k)
@@ -181,8 +195,14 @@ class DutyDesk:
         async for item in self.llm.astream(result.retrieval, knowledge, result.answer, limit=top_k):
             yield item
 
-    def prepare(self, question: str, top_k: int | None = None, conversation_id: str | None = None) -> AskResult:
-        """Retrieve and compose the extractive answer (what the LLM mode starts from)."""
+    def prepare(self, question: str, top_k: int | None = None, conversation_id: str | None = None,
+                front: str | None = None, user: str | None = None) -> AskResult:
+        """Retrieve and compose the extractive answer (what the LLM mode starts from; logged like `ask`)."""
+        result = self._prepare(question, top_k, conversation_id)
+        self._record(result, question, front, user)
+        return result
+
+    def _prepare(self, question: str, top_k: int | None, conversation_id: str | None) -> AskResult:
         question = normalize_question(clean_question(question))
         if conversation_id:
             last = self.conversations.last(conversation_id)
@@ -197,6 +217,18 @@ class DutyDesk:
         if conversation_id:
             self.conversations.remember(conversation_id, question, answer.owner)
         return AskResult(answer, retrieval, (retrieved - started) * 1000, (finished - retrieved) * 1000, question)
+
+    def _record(self, result: AskResult, asked: str, front: str | None, user: str | None) -> None:
+        """Log a front end's question as staff typed it (never to the application log); a full or locked
+        disk costs the log entry, not the answer."""
+        if front is None or self.questions is None:
+            return
+        found = [hit.clause.id for hit in (*result.answer.citations, *result.retrieval.hits)]
+        try:
+            self.questions.record(result.id, clean_question(asked), result.answer.status,
+                                  list(dict.fromkeys(found))[:3], front, user)
+        except (sqlite3.Error, OSError) as exc:
+            log.warning("question log: answer %s not recorded: %s", result.id, exc)
 
     def retrieve(self, question: str, knowledge: Knowledge, limit: int = 10) -> Retrieval:
         """Rank clauses for a normalised question, read in the documents' words (aliases), with the post
@@ -252,26 +284,46 @@ class DutyDesk:
 
     def verify(self, quote: str, citation_id: str | None = None) -> Verification:
         """Check a quote against the current rules and, given its citation id, whether it went stale."""
-        if not isinstance(quote, str) or not _WORDS.search(quote):
-            raise InvalidRequestError("引用内容须包含文字（不能为空或只有标点）")
-        result = verify_quote(quote, citation_id, self.knowledge(), self.store.load_history())
+        result = self._verify_quote(quote, citation_id)
         self.audit.record(quote, citation_id, result.verified, result.stale)
         return result
 
+    def _verify_quote(self, quote: str, citation_id: str | None) -> Verification:
+        """The check behind `verify`, without its audit line (a batch writes one line for all its quotes)."""
+        if not isinstance(quote, str) or not _WORDS.search(quote):
+            raise InvalidRequestError("引用内容须包含文字（不能为空或只有标点）")
+        check_text(quote, "引用内容")
+        return verify_quote(quote, citation_id, self.knowledge(), self.store.load_history())
+
     def verify_answer(self, text: str, citation_ids: list[str] | None = None) -> list[Part]:
-        """Check every quoted passage and every [n] reference of a pasted answer."""
+        """Check every quoted passage and [n] reference of a pasted answer: at most DUTYDESK_VERIFY_BATCH_MAX
+        parts, identical quotes checked once, one audit line for the whole answer."""
         if not isinstance(text, str) or not text.strip():
             raise InvalidRequestError("要核对的内容不能为空")
-        parts = []
-        for passage, marker, cited in split_answer(text, citation_ids):
-            parts.append(self._check_part(passage, marker, cited))
+        found = split_answer(check_text(text, "要核对的内容"), citation_ids)
+        limit = self.settings.verify_batch_max
+        if len(found) > limit:
+            raise TooManyParts(f"要核对的引文和引用标记过多：共 {len(found)} 处，每次最多 {limit} 处"
+                               "（DUTYDESK_VERIFY_BATCH_MAX）")
+        checked: dict[tuple[str, str | None], Part] = {}
+        parts = [self._check_once(checked, passage, marker, cited) for passage, marker, cited in found]
+        self.audit.record_batch(text, [p.status for p in parts], checked=len(checked))
         return parts
+
+    def _check_once(self, checked: dict[tuple[str, str | None], Part], passage: str, marker: int | None,
+                    cited: str | None) -> Part:
+        """A quote already checked under the same citation id reuses its verdict; only its marker differs."""
+        if not passage:  # a bare [n] is a dictionary lookup, and each marker is distinct already
+            return self._check_part(passage, marker, cited)
+        if (passage, cited) not in checked:
+            checked[(passage, cited)] = self._check_part(passage, marker, cited)
+        return dataclasses.replace(checked[(passage, cited)], marker=marker)
 
     def _check_part(self, passage: str, marker: int | None, cited: str | None) -> Part:
         """One part: a quote is verified (against its cited clause when known); a bare [n] is resolved."""
         try:
             if passage:
-                return Part(passage, marker, cited, self.verify(passage, cited))
+                return Part(passage, marker, cited, self._verify_quote(passage, cited))
             if cited is None:
                 return Part("", marker, None, None, f"[{marker}] 没有对应的引用编号", unresolved=True)
             current = self.knowledge().by_id.get(cited)
@@ -298,6 +350,42 @@ class DutyDesk:
         versions = self.document_versions(doc_id)
         return diff(pick(versions, doc_id, from_version), pick(versions, doc_id, to_version),
                     self.store.load_history())
+
+
+    # -- the question log, gaps and staff's words ---------------------------------------------
+    def feedback(self, answer_id: str, helpful: bool, comment: str | None = None) -> None:
+        """Record whether an answer helped (NotFoundError for an answer the log does not hold)."""
+        self._question_log().feedback(answer_id, helpful, comment)
+
+    def gaps(self) -> list[Gap]:
+        """What staff could not get answered (or found unhelpful), grouped, most asked first."""
+        if self.questions is None:
+            return []
+        return self.gap_finder.find(self.questions.asks(), self.questions.states())
+
+    def set_gap_state(self, gap_id: str, state: str) -> None:
+        """Mark a gap open, a known gap, or resolved (NotFoundError for an id GET /gaps does not show)."""
+        if all(gap.id != gap_id for gap in self.gaps()):
+            raise NotFoundError(f"没有编号为 {gap_id} 的未答问题")
+        self._question_log().set_state(gap_id, state)
+
+    def _question_log(self) -> QuestionLog:
+        if self.questions is None:
+            raise NotFoundError("问题记录未开启（DUTYDESK_QUESTION_LOG=false）")
+        return self.questions
+
+    def aliases(self) -> dict[str, list[str]]:
+        """The school's alias file: {the documents' name: [staff's words]}."""
+        return read_aliases(self.settings.knowledge_dir)
+
+    def add_alias(self, name: str, alias: str) -> tuple[list[str], IngestReport]:
+        """Teach a staff word for a name the documents use, then re-ingest (only the vocabulary changes)."""
+        knowledge = self.knowledge()
+        if simplified("".join(name.split())) not in knowledge.corpus_text:
+            raise InvalidAliasError(f"知识库中没有出现“{name.strip()}”：说法只能加给文档里用的名称")
+        in_use = {**{owner: [] for owner in knowledge.owners}, **default_vocabulary()}
+        words = add_alias(self.settings.knowledge_dir, name, alias, in_use, self.settings.data_dir)
+        return words, self.ingest()
 
 
 def _llm(settings: Settings, chat_model: BaseChatModel | None) -> LLMAnswerer | None:

@@ -37,6 +37,7 @@ from telegram import (
     LinkPreviewOptions,
     Message,
     MessageEntity,
+    TelegramObject,
     Update,
 )
 from telegram.constants import ChatType, ParseMode
@@ -94,6 +95,9 @@ STRANGER = ("抱歉，这个助手只为本校教职工服务，您还没有使�
 TOO_FAST = "提问有点快了：每分钟最多 {limit} 次，请 {seconds} 秒后再试。"
 APOLOGY = "抱歉，处理这条消息时出了点问题，请稍后再试。"
 STALE_BUTTON = "这个按钮已失效，请重新提问。"
+FEEDBACK_BUTTONS = (("有帮助", True), ("没帮助", False))
+FEEDBACK_THANKS = "谢谢反馈！"
+FEEDBACK_GONE = "这条回答的记录已不在（可能已过保存期），反馈没有记下。"
 MISSING_TOKEN = ("没有设置 Telegram 机器人令牌。请先用 @BotFather 创建机器人，"
                  "再把令牌写入环境变量 DUTYDESK_TELEGRAM_TOKEN（或 .env 文件）。")
 USAGE = {
@@ -211,6 +215,39 @@ def _redacting_factory(previous: Callable[..., logging.LogRecord]) -> Callable[.
     return factory
 
 
+class _NoChatContent(logging.Filter):
+    """PTB's debug lines show every Bot API call's parameters and result and every update processed,
+    staff's questions included: only the method name and update id are kept (the question log is the
+    one place questions are written)."""
+
+    PREFIXES = ("Calling Bot API endpoint", "Call to Bot API endpoint")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite such lines in place; let every line through."""
+        if not isinstance(record.args, tuple) or not record.args:
+            return True
+        if isinstance(record.msg, str) and record.msg.startswith(self.PREFIXES):
+            record.msg, record.args = "Bot API call `%s`", record.args[:1]
+        else:
+            record.args = tuple(_opaque(arg) for arg in record.args)
+        return True
+
+
+def _opaque(value: object) -> object:
+    """An update as its id, any other Telegram object or payload as "<…>", anything else as it is."""
+    if isinstance(value, Update):
+        return f"update {value.update_id}"
+    return "<…>" if isinstance(value, (TelegramObject, dict, list, tuple)) else value
+
+
+def keep_chats_out_of_logs() -> None:
+    """Install the filter on the PTB loggers that print updates or Bot API payloads (once)."""
+    for name in ("telegram.Bot", "telegram.ext.ExtBot", "telegram.ext.Application", "telegram.ext.Updater"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _NoChatContent) for f in logger.filters):
+            logger.addFilter(_NoChatContent())
+
+
 class QuietBot(ExtBot[None]):
     """ExtBot whose repr leaves the token out (PTB's own repr prints it)."""
 
@@ -276,6 +313,7 @@ def build_application(desk: DutyDesk, settings: Settings) -> Application:
     if token is None:
         raise ValueError(MISSING_TOKEN)
     protect_token(token)
+    keep_chats_out_of_logs()
     access = Access.from_settings(settings)
     if access.empty:
         log.warning("DUTYDESK_TELEGRAM_ALLOWED_USERS and DUTYDESK_TELEGRAM_ALLOWED_CHATS are both empty: "
@@ -308,6 +346,7 @@ def _register(application: Application) -> None:
     application.add_handler(MessageHandler(new & filters.COMMAND & filters.ChatType.PRIVATE, unknown_command))
     application.add_handler(MessageHandler(new & filters.TEXT & ~filters.COMMAND, question))
     application.add_handler(CallbackQueryHandler(show_clause, pattern=r"^[ch]:"))
+    application.add_handler(CallbackQueryHandler(feedback_button, pattern=r"^f:[01]:"))
     application.add_handler(CallbackQueryHandler(stale_button))
     application.add_error_handler(on_error)
 
@@ -510,6 +549,19 @@ async def show_clause(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     await _send(update, context, pack(clause_blocks(clause)))
 
 
+async def feedback_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """有帮助 / 没帮助 under an answer: recorded in the question log, acknowledged on the button."""
+    query = update.callback_query
+    if query is None:
+        return
+    _, helpful, answer_id = (query.data or "").split(":", 2)
+    try:
+        await asyncio.to_thread(_desk(context).feedback, answer_id, helpful == "1")
+    except NotFoundError:
+        return await query.answer(FEEDBACK_GONE, show_alert=True)
+    await query.answer(FEEDBACK_THANKS)
+
+
 async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A button whose data we don't know (an old keyboard)."""
     if update.callback_query:
@@ -550,10 +602,14 @@ async def _answer(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str,
     if not text.strip():
         return await _send(update, context, [escape(USAGE[usage])])
     conversation = f"tg:{_chat_id(update)}"
-    result = await asyncio.to_thread(_desk(context).ask, text, None, conversation)
+    user = update.effective_user.id if update.effective_user else None
+    desk = _desk(context)
+    result = await asyncio.to_thread(desk.ask, text, None, conversation, "telegram",
+                                     None if user is None else str(user))  # the log keeps only a salted hash
     rewritten = result.question if result.question != clean_question(text) else None
     clauses = [hit.clause for hit in result.answer.citations]
-    await _send(update, context, pack(answer_blocks(result.answer, rewritten)), citation_keyboard(clauses))
+    keyboard = answer_keyboard(clauses, result.id if desk.questions is not None else None)
+    await _send(update, context, pack(answer_blocks(result.answer, rewritten)), keyboard)
 
 
 async def _send(update: Update, context: ContextTypes.DEFAULT_TYPE, messages: list[str],
@@ -579,6 +635,16 @@ def citation_keyboard(clauses: list[Clause]) -> InlineKeyboardMarkup | None:
     buttons = [InlineKeyboardButton(f"[{n}] 原文", callback_data=callback_data(clause.id))
                for n, clause in enumerate(clauses[:MAX_BUTTONS], start=1)]
     rows = [buttons[i:i + BUTTONS_PER_ROW] for i in range(0, len(buttons), BUTTONS_PER_ROW)]
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def answer_keyboard(clauses: list[Clause], answer_id: str | None) -> InlineKeyboardMarkup | None:
+    """The citation buttons, then 有帮助 / 没帮助 for the answer (when the question log keeps feedback)."""
+    citations = citation_keyboard(clauses)
+    rows = [list(row) for row in citations.inline_keyboard] if citations else []
+    if answer_id is not None:
+        rows.append([InlineKeyboardButton(label, callback_data=f"f:{int(helpful)}:{answer_id}")
+                     for label, helpful in FEEDBACK_BUTTONS])
     return InlineKeyboardMarkup(rows) if rows else None
 
 
@@ -609,8 +675,8 @@ def webhook_secret(token: str) -> str:
     return hashlib.sha256(f"dutydesk-webhook:{token}".encode()).hexdigest()
 
 
-def mount_webhook(app: FastAPI, desk: DutyDesk | None, settings: Settings) -> None:
-    """Serve Telegram updates at the path of DUTYDESK_TELEGRAM_WEBHOOK_URL inside a FastAPI app.
+def mount_webhook(app: FastAPI, desk: DutyDesk | None, settings: Settings) -> str | None:
+    """Serve Telegram updates at the path of DUTYDESK_TELEGRAM_WEBHOOK_URL inside a FastAPI app; the path, if mounted.
 
     Does nothing when no webhook URL is set, so the API factory may call it unconditionally. The bot
     starts (and calls setWebhook) after the app's own startup and stops before its shutdown; with
@@ -618,14 +684,15 @@ def mount_webhook(app: FastAPI, desk: DutyDesk | None, settings: Settings) -> No
     """
     url = settings.telegram_webhook_url
     if not url:
-        return
+        return None
     path, problem = urlsplit(url).path, config_problem(settings)
     if problem:
         log.error("Telegram webhook not mounted: %s", problem)
-        return
+        return None
     hook = _Webhook(settings, url, webhook_secret(bot_token(settings) or ""))
     app.router.lifespan_context = hook.lifespan(app.router.lifespan_context, desk)
     app.add_api_route(path, hook.receive, methods=["POST"], include_in_schema=False)
+    return path
 
 
 class _Webhook:

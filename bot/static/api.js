@@ -1,6 +1,9 @@
 // The DutyDesk HTTP API, with every failure turned into one friendly Chinese message.
 
-const FIELDS = { question: "问题", quote: "引文", citation_id: "条款编号", text: "内容", citation_ids: "引用编号" };
+const FIELDS = {
+  question: "问题", quote: "引文", citation_id: "条款编号", text: "内容", citation_ids: "引用编号",
+  comment: "说明", name: "规章中的名称", alias: "员工的说法", state: "状态",
+};
 
 /** A failed request: `message` is ready to show to the office. */
 export class ApiError extends Error {
@@ -11,27 +14,44 @@ export class ApiError extends Error {
   }
 }
 
-/** GET (no body) or POST (JSON body); resolves to the parsed JSON, rejects with ApiError. */
-export async function api(path, body = undefined) {
+/**
+ * GET (no body) or POST (JSON body); resolves to the parsed JSON (null for 204 No Content),
+ * rejects with ApiError. `headers` are added to the request (the admin token, the front end's name).
+ */
+export async function api(path, body = undefined, headers = {}) {
   const init = body === undefined
-    ? { headers: { Accept: "application/json" } }
-    : { method: "POST", headers: { Accept: "application/json", "Content-Type": "application/json" },
+    ? { headers: { Accept: "application/json", ...headers } }
+    : { method: "POST", headers: { Accept: "application/json", "Content-Type": "application/json", ...headers },
         body: JSON.stringify(body) };
-  let response;
-  try {
-    response = await fetch(path, init);
-  } catch {
-    throw new ApiError("无法连接服务器，请检查网络后重试。", 0);
-  }
-  let data = null;
-  try {
-    data = await response.json();
-  } catch {
-    data = null;
-  }
+  const response = await send(path, init);
+  if (response.status === 204) return null;
+  const data = await jsonOf(response);
   if (!response.ok) throw new ApiError(friendly(response.status, data), response.status);
   if (data === null) throw new ApiError("服务器返回的内容无法识别，请稍后再试。", response.status);
   return data;
+}
+
+/** GET a file (e.g. a CSV export) as a Blob; errors as for api(). */
+export async function download(path, headers = {}) {
+  const response = await send(path, { headers });
+  if (!response.ok) throw new ApiError(friendly(response.status, await jsonOf(response)), response.status);
+  return response.blob();
+}
+
+async function send(path, init) {
+  try {
+    return await fetch(path, init);
+  } catch {
+    throw new ApiError("无法连接服务器，请检查网络后重试。", 0);
+  }
+}
+
+async function jsonOf(response) {
+  try {
+    return await response.json();
+  } catch {
+    return null;
+  }
 }
 
 /** The message for an error response ({"detail": str | [{loc, msg, type}]}). */

@@ -1,9 +1,13 @@
-// The office page: ask, read the cited clause in its section, verify quotes, browse owners and documents.
+// The office page: ask, read the cited clause in its section, verify quotes, browse owners and documents,
+// and (gaps.js) review the questions the rules could not answer.
 // Everything that comes from the user or the documents is inserted as text (see dom.js), never as HTML.
 
 import { api } from "./api.js";
-import { diffChars, h, replace } from "./dom.js";
+import { diffChars, h, replace, when } from "./dom.js";
+import { initGaps } from "./gaps.js";
 
+// Every question from this page says so, so the server can tell the web page from Telegram or the CLI.
+const FRONT = { "X-DutyDesk-Front": "web" };
 const CONVERSATION = `web-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
 
 const $ = (id) => document.getElementById(id);
@@ -32,7 +36,9 @@ function where(clause) {
   return [`《${clause.document}》`, section, clause.label || ""].filter(Boolean).join(" ");
 }
 
+/** Label and text as the source writes them (the server's `quote`; history entries may predate it). */
 function labelled(clause) {
+  if (clause.quote) return clause.quote;
   return clause.label ? `${clause.label} ${clause.text}` : clause.text;
 }
 
@@ -66,6 +72,7 @@ function selectTab(tab, focus = false) {
   if (focus) tab.focus();
   if (location.hash !== `#${tab.dataset.name}`) history.replaceState(null, "", `#${tab.dataset.name}`);
   if (tab.dataset.name === "directory") loadDirectory();
+  if (tab.dataset.name === "gaps") gaps.show();
 }
 
 tabs.forEach((tab, index) => {
@@ -96,7 +103,7 @@ $("ask-form").addEventListener("submit", async (event) => {
   $("ask-status").textContent = "正在查找相关条款…";
   try {
     // One conversation per page: "那他们的电话呢？" after a who-answer means that department.
-    const data = await api("/ask", { question, conversation_id: CONVERSATION });
+    const data = await api("/ask", { question, conversation_id: CONVERSATION }, FRONT);
     $("ask-status").textContent = "";
     showAnswer(question, data);
     input.value = "";
@@ -126,7 +133,8 @@ function showAnswer(question, data) {
       ? h("div", { class: "actions" },
           h("button", { type: "button", class: "secondary", onclick: () => verifyAnswer(data.answer, citations, question) },
             "核对此回答"))
-      : null);
+      : null,
+    data.id ? feedback(data.id, n) : null);
   if (citations.length) state.ids = { ids: citations.map((c) => c.id), question };
   updateKeepIds();
   $("answers").prepend(card);
@@ -168,12 +176,86 @@ function citeButton(n, cited) {
 
 function ownerLine(owner) {
   if (!owner) return null;
-  const digits = owner.contact ? owner.contact.replace(/[^\d+-]/g, "") : "";
   return h("p", { class: "owner" },
     h("span", { class: "owner-label" }, "负责："), h("strong", {}, owner.name),
-    owner.contact
-      ? ["　联系电话：", digits ? h("a", { href: `tel:${digits}` }, owner.contact) : owner.contact]
-      : "　（规章中未写联系方式）");
+    owner.contact ? ["　联系电话：", withPhoneLinks(owner.contact)] : "　（规章中未写联系方式）");
+}
+
+// A phone number as Chinese documents write it: a mobile, a 400 number, or a 7–8 digit local number
+// with an optional area code ("0535-3450811", "(0535) 3450811", "+86 0535 3450811"). Anything shorter,
+// such as the 806 of "（转 806）", is an extension or something else and is never a number to dial.
+const PHONE = /(?<![\d+])(?:\+?86[-\s]?)?(?:1[3-9]\d{9}|400[-\s]?\d{3}[-\s]?\d{4}|(?:0\d{2,3}[-\s]?|[（(]0\d{2,3}[)）]\s*)?[2-9]\d{6,7})(?!\d)/g;
+
+/**
+ * A contact text with one tel: link per phone number in it; the rest (separators, extensions,
+ * names, rooms) stays plain text. "0535-3450811、0535-3450812（转 806）" has two links, and the
+ * extension is not dialled: a tel: link cannot say "ask the switchboard for 806".
+ */
+function withPhoneLinks(contact) {
+  const nodes = [];
+  let last = 0;
+  for (const match of contact.matchAll(PHONE)) {
+    // Separators other than "-" go; after the country code the area code loses its trunk 0.
+    const number = match[0].replace(/[^\d+-]/g, "").replace(/^-+|-+$/g, "").replace(/^\+86-?0/, "+86");
+    nodes.push(contact.slice(last, match.index), h("a", { href: `tel:${number}`, "aria-label": `拨打 ${match[0]}` }, match[0]));
+    last = match.index + match[0].length;
+  }
+  nodes.push(contact.slice(last));
+  return nodes;
+}
+
+// ---------------------------------------------------------------- feedback
+
+/**
+ * 有帮助 / 没帮助 under an answer. 有帮助 is sent at once; 没帮助 first opens an optional comment
+ * (what was missing is what the office needs to fix the gap). Once sent, the buttons are disabled.
+ */
+function feedback(answerId, n) {
+  const status = h("p", { class: "feedback-status", role: "status", "aria-live": "polite" });
+  const comment = h("textarea", { id: `feedback-comment-${n}`, rows: 2, maxlength: 1000,
+                                  placeholder: "例如：想问的是……；规章里其实写在……" });
+  const sendButton = h("button", { type: "submit", class: "secondary" }, "发送");
+  const form = h("form", { class: "feedback-comment", id: `feedback-form-${n}`, hidden: true, novalidate: true },
+    h("label", { for: `feedback-comment-${n}`, class: "field-label" }, "哪里没帮上忙？（可不填）"),
+    comment, sendButton);
+  const yes = h("button", { type: "button", class: "secondary feedback-yes" }, "有帮助");
+  const no = h("button", {
+    type: "button", class: "secondary feedback-no", "aria-expanded": "false", "aria-controls": `feedback-form-${n}`,
+  }, "没帮助");
+  const controls = [yes, no, comment, sendButton];
+
+  async function send(helpful) {
+    for (const control of controls) control.disabled = true;
+    status.textContent = "正在发送…";
+    try {
+      await api("/feedback", { answer_id: answerId, helpful, comment: helpful ? null : comment.value.trim() || null });
+      status.textContent = "已收到，谢谢";
+      form.hidden = true;
+      no.setAttribute("aria-expanded", "false");
+      (helpful ? yes : no).setAttribute("aria-pressed", "true");
+    } catch (error) {
+      // Nothing was recorded: say why and let them try again (after a while, when rate-limited).
+      status.textContent = error.status === 429 ? "反馈太频繁了，请稍后再试。"
+        : error.status === 404 ? "这条回答已无法反馈（服务器已不记得它）。" : error.message;
+      if (error.status !== 404) for (const control of controls) control.disabled = false;
+    }
+  }
+
+  yes.addEventListener("click", () => send(true));
+  no.addEventListener("click", () => {
+    form.hidden = false;
+    no.setAttribute("aria-expanded", "true");
+    comment.focus();
+  });
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    send(false);
+  });
+  // The group is named by its question and the answer's question: every card has the same two buttons.
+  return h("div", { class: "feedback", role: "group", "aria-labelledby": `feedback-q-${n} q-${n}` },
+    h("p", { class: "feedback-row" }, h("span", { id: `feedback-q-${n}`, class: "feedback-question" }, "这个回答有帮助吗？"),
+      yes, no),
+    form, status);
 }
 
 function modeNote(mode) {
@@ -533,7 +615,7 @@ async function showOwner(name, button) {
     const owner = await api(`/owners/${encodeURIComponent(name)}`);
     const heading = h("h3", { tabindex: "-1" }, owner.name);
     replace(detail, heading,
-      h("p", { class: "owner-contact" }, owner.contact ? `联系电话：${owner.contact}` : "规章中未写联系方式"),
+      h("p", { class: "owner-contact" }, owner.contact ? ["联系电话：", withPhoneLinks(owner.contact)] : "规章中未写联系方式"),
       h("p", { class: "hint" }, `共 ${owner.items.length} 条，按原文顺序：`),
       h("ol", { class: "duties" }, owner.items.map((item) => h("li", {},
         item.label ? h("span", { class: "clause-label" }, item.label) : null, item.label ? " " : null,
@@ -581,10 +663,17 @@ async function toggleVersions(docId, toggle, box) {
   }
 }
 
-function when(iso) {
-  const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? String(iso) : date.toLocaleString("zh-CN", { hour12: false });
+// ---------------------------------------------------------------- 未答问题 (gaps.js)
+
+/** Ask a question again from the 问答 tab, as if typed (after an alias made it answerable). */
+function askAgain(question) {
+  selectTab($("tab-ask"));
+  $("question").value = question;
+  $("ask-form").requestSubmit();
+  $("question").focus();
 }
+
+const gaps = initGaps({ openClause, askAgain, where });
 
 // ---------------------------------------------------------------- start
 

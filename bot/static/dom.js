@@ -29,6 +29,12 @@ export function replace(element, ...children) {
   return append(element, children);
 }
 
+/** An ISO time as the office reads it (local time, 24-hour); anything unparsable as given. */
+export function when(iso) {
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? String(iso) : date.toLocaleString("zh-CN", { hour12: false });
+}
+
 /**
  * Character diff of two short texts: [{op: "eq" | "del" | "ins", text}].
  * Longest common subsequence over code points, after trimming the common prefix and suffix.

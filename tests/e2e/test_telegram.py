@@ -41,6 +41,8 @@ from bot.service import DutyDesk, build
 from bot.telegram import (
     ALLOWED_UPDATES,
     APOLOGY,
+    FEEDBACK_GONE,
+    FEEDBACK_THANKS,
     STRANGER,
     TOO_FAST,
     build_application,
@@ -263,9 +265,22 @@ def sources(*clauses: Any) -> str:
     return "\n\n<b>来源</b>\n" + "\n".join(lines)
 
 
-def buttons(*ids: str) -> dict[str, Any]:
-    return {"inline_keyboard": [[{"text": f"[{n}] 原文", "callback_data": f"c:{clause_id}"}
-                                 for n, clause_id in enumerate(ids, start=1)]]}
+def buttons(*ids: str, answer: str | None = None) -> dict[str, Any]:
+    """One "[n] 原文" button per clause id; for an answer, then 有帮助 / 没帮助 naming it."""
+    rows = [[{"text": f"[{n}] 原文", "callback_data": f"c:{clause_id}"} for n, clause_id in enumerate(ids, start=1)]]
+    if answer is not None:
+        rows.append([{"text": "有帮助", "callback_data": f"f:1:{answer}"},
+                     {"text": "没帮助", "callback_data": f"f:0:{answer}"}])
+    return {"inline_keyboard": [row for row in rows if row]}
+
+
+def answer_id_of(sent: dict[str, Any], desk: DutyDesk) -> str:
+    """The answer id the feedback buttons of a sent answer carry: one the desk logged from Telegram."""
+    data = sent["reply_markup"]["inline_keyboard"][-1][0]["callback_data"]
+    answer_id = data.removeprefix("f:1:")
+    assert desk.questions is not None
+    assert [a.front for a in desk.questions.asks() if a.answer_id == answer_id] == ["telegram"]
+    return answer_id
 
 
 # -- answers and citations ---------------------------------------------------------------------
@@ -277,7 +292,7 @@ def test_private_question_gets_cited_answer_with_buttons(api: FakeBotApi, tg_des
     clause = expected.citations[0].clause
     assert expected.owner == "政教处" and "[1]" in expected.text
     assert sent == {"chat_id": TEACHER, "text": html.escape(expected.text, quote=False) + sources(clause),
-                    "reply_markup": buttons(clause.id), **HTML}
+                    "reply_markup": buttons(clause.id, answer=answer_id_of(sent, tg_desk)), **HTML}
     assert "政教处（联系电话：0535-7010862）" in sent["text"]
 
 
@@ -291,7 +306,7 @@ def test_a_related_answer_says_so_and_still_cites(api: FakeBotApi, tg_desk: Duty
     assert sent["text"].startswith(html.escape(expected.text, quote=False) + "\n\n<b>来源</b>\n")
     for n, clause in enumerate(clauses, start=1):
         assert f"[{n}] 《{clause.document}》" in sent["text"]
-    assert sent["reply_markup"] == buttons(*(c.id for c in clauses))
+    assert sent["reply_markup"] == buttons(*(c.id for c in clauses), answer=answer_id_of(sent, tg_desk))
 
 
 def test_button_shows_the_full_clause(api: FakeBotApi, tg_desk: DutyDesk, settings: Settings) -> None:
@@ -303,7 +318,7 @@ def test_button_shows_the_full_clause(api: FakeBotApi, tg_desk: DutyDesk, settin
     assert sent == {"chat_id": TEACHER, **HTML, "text": (
         "<b>《青松路中学岗位职责》</b>\n"
         f"{' › '.join(clause.section)}\n"
-        "<blockquote>2. 期末考试成绩&lt;60分的学生，由班主任联系家长并报教务处安排补考&amp;重修。</blockquote>\n"
+        "<blockquote>2.期末考试成绩&lt;60分的学生，由班主任联系家长并报教务处安排补考&amp;重修。</blockquote>\n"
         f"出处：岗位职责.txt 第 {clause.source.line_start} 行\n"
         "编号：<code>gwzz-banzhuren-2</code>")}
 
@@ -336,9 +351,9 @@ def test_long_duty_list_is_split_between_clauses(api: FakeBotApi, tg_desk: DutyD
     sent = converse(api, tg_desk, settings, [message("/duties 实验员")], 2)
     texts = [s["text"] for s in sent]
     assert len(texts) >= 2 and all(len(t) <= MESSAGE_LIMIT for t in texts)
-    assert texts[0].startswith("<b>实验员</b>的职责共 14 条：\n1. 负责显微镜")
+    assert texts[0].startswith("<b>实验员</b>的职责共 14 条：\n1.负责显微镜")
     for n, topic in enumerate(LAB_TOPICS, start=1):
-        whole = f"{n}. {LAB_DUTY.format(topic=topic)} [{n}]"
+        whole = f"{n}.{LAB_DUTY.format(topic=topic)} [{n}]"
         assert sum(whole in t for t in texts) == 1, topic
     section = " › ".join(tg_desk.clause("gwzz-shiyanyuan-1").section[-2:])
     assert texts[-1].endswith(f"<b>来源</b>\n《青松路中学岗位职责》{section}")
@@ -356,6 +371,37 @@ def test_an_oversize_block_is_cut_outside_tags() -> None:
         assert_telegram_html(part)
         assert part.startswith("<blockquote>") and part.endswith("</blockquote>")
     assert cut("<b>x</b>", 4096) == ["<b>x</b>"]
+
+
+def test_feedback_buttons_record_in_the_question_log(api: FakeBotApi, tg_desk: DutyDesk, settings: Settings) -> None:
+    """有帮助 / 没帮助 under every answer (a refusal too): a press is recorded for that answer and acknowledged."""
+    teacher = {"id": TEACHER, "is_bot": False, "first_name": "老师"}
+
+    async def scenario() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        async with polling(tg_desk, settings):
+            api.push(message("家访的时候要注意啥"))
+            api.push(message("学校的游泳池几点开门？", user=COLLEAGUE))
+            await api.wait_for("sendMessage", 2)
+            related, refused = api.sent()
+            api.press(related, "没帮助", teacher)
+            api.press(refused, "有帮助", {**teacher, "id": COLLEAGUE})
+            api.push(press("f:0:0123456789abcdef0123456789abcdef"))  # an answer the log no longer holds
+            answers = await api.wait_for("answerCallbackQuery", 3)
+            return [related, refused], answers
+
+    (related, refused), answers = asyncio.run(scenario())
+    assert [row["text"] for row in refused["reply_markup"]["inline_keyboard"][-1]] == ["有帮助", "没帮助"]
+    assert tg_desk.questions is not None
+    logged = {a.answer_id: a for a in tg_desk.questions.asks()}
+    related_id, refused_id = answer_id_of(related, tg_desk), answer_id_of(refused, tg_desk)
+    assert (logged[related_id].question, logged[related_id].status, logged[related_id].helpful) == \
+        ("家访的时候要注意啥", "related", False)
+    assert (logged[refused_id].status, logged[refused_id].helpful) == ("refused", True)
+    assert [(a["text"], a.get("show_alert")) for a in answers] == [
+        (FEEDBACK_THANKS, None), (FEEDBACK_THANKS, None), (FEEDBACK_GONE, True)]
+    assert api.recorded("sendMessage")[2:] == []  # a press sends no new message
+    hashes = tg_desk.questions.user_hashes()
+    assert str(TEACHER) not in "".join(h or "" for h in hashes) and len(set(hashes[-2:])) == 2
 
 
 # -- access control --------------------------------------------------------------------------
@@ -443,11 +489,11 @@ def test_ask_who_duties_source_owners(api: FakeBotApi, tg_desk: DutyDesk, settin
     assert texts[1] == html.escape(tg_desk.ask("谁负责学生的安全教育？").answer.text, quote=False) + sources(
         tg_desk.clause("jgzn-zhengjiaochu-1"))
     assert texts[2] == ("<b>出纳员</b>的职责共 2 条：\n"
-                        "1. 负责现金收付和银行结算，做到日清月结。 [1]\n"
-                        "2. 负责保管库存现金和有价证券，确保资金安全。 [2]\n\n"
+                        "1.负责现金收付和银行结算，做到日清月结。 [1]\n"
+                        "2.负责保管库存现金和有价证券，确保资金安全。 [2]\n\n"
                         "<b>来源</b>\n《青松路中学岗位职责》" + " › ".join(cashier.section[-2:]))
     assert sent[2]["reply_markup"] == buttons("gwzz-chunayuan-1", "gwzz-chunayuan-2")
-    assert "<blockquote>2. 负责学校固定资产的登记与清查。</blockquote>" in texts[3]
+    assert "<blockquote>2.负责学校固定资产的登记与清查。</blockquote>" in texts[3]
     assert "出处：机构职能.md 第 12 行" in texts[3] and "<code>jgzn-zongwuchu-2</code>" in texts[3]
     assert texts[4].startswith("<b>部门与岗位（共 6 个）</b>\n• <b>实验员</b> · 14 条\n")
     assert "• <b>政教处</b> · 电话 0535-7010862 · 3 条" in texts[4]
@@ -461,7 +507,7 @@ def test_follow_up_names_the_previous_owner(api: FakeBotApi, tg_desk: DutyDesk, 
     follow_up = sent[1]["text"]
     assert follow_up.startswith("<i>（按“那政教处的电话是多少？”理解）</i>\n政教处的联系电话是 0535-7010862。")
     assert "机构名称 政教处 办公电话 0535-7010862" in follow_up
-    assert sent[1]["reply_markup"] == buttons("jgzn-zhengjiaochu-p1")
+    assert sent[1]["reply_markup"] == buttons("jgzn-zhengjiaochu-p1", answer=answer_id_of(sent[1], tg_desk))
 
 
 # -- limits and failures -----------------------------------------------------------------------
