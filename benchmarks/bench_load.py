@@ -1,6 +1,6 @@
 """Throughput under 50 concurrent clients against `dutydesk serve`, next to the machine's embedding ceiling.
 
-Run: /work/venv/bin/python benchmarks/bench_load.py [--data DIR] [--seconds 60] [--clients 50]
+Run: .venv/bin/python benchmarks/bench_load.py [--data DIR] [--seconds 60] [--clients 50]
                                                     [--ceiling-seconds 20] [--set FILE ...] [--no-save]
 
 - Server: `python -m bot serve --host 127.0.0.1 --port <free port>` over a pre-ingested data dir

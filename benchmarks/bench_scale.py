@@ -1,6 +1,6 @@
 """How ingest, index size, /ask latency and memory grow with the corpus: 1k, 10k and 100k clauses.
 
-Run: /work/venv/bin/python benchmarks/bench_scale.py [--sizes 1000,10000,100000] [--questions 100]
+Run: .venv/bin/python benchmarks/bench_scale.py [--sizes 1000,10000,100000] [--questions 100]
                                                      [--no-real] [--no-profile] [--no-save]
 
 Corpora come from gen_rules.py (seeded, synthetic Chinese rule documents). For every size, each step runs

@@ -1,6 +1,6 @@
 """Synthetic Chinese rule documents for scale benchmarks: deterministic (seeded), N clauses across files.
 
-Run: /work/venv/bin/python benchmarks/gen_rules.py OUT_DIR --clauses N [--seed 7] [--per-file 200]
+Run: .venv/bin/python benchmarks/gen_rules.py OUT_DIR --clauses N [--seed 7] [--per-file 200]
                                                   [--questions FILE] [--check]
 
 Every file belongs to one (made-up) school and is one of three kinds, in turn:

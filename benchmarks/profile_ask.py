@@ -1,6 +1,6 @@
 """Where one warm `desk.ask` spends its time: a per-step breakdown plus cProfile's hot spots (in process).
 
-Run: /work/venv/bin/python benchmarks/profile_ask.py --data DIR [--set FILE ...] [--rounds N] [--no-cprofile]
+Run: .venv/bin/python benchmarks/profile_ask.py --data DIR [--set FILE ...] [--rounds N] [--no-cprofile]
 
 The breakdown calls, from outside and in the same order, the steps `Retriever.retrieve` runs
 (query embedding, dense search, BM25, key terms and their weights, fusion with coverage) and then

@@ -1,6 +1,6 @@
 """Run every benchmark (each in its own process) and print one summary.
 
-Run: /work/venv/bin/python benchmarks/run_all.py [--quick] [--profile]
+Run: .venv/bin/python benchmarks/run_all.py [--quick] [--profile]
 
 Order: bench_ingest (its cold ingest fills a temp data dir that the others reuse), bench_ask (the real
 server over HTTP), bench_baseline (ours vs the LangChain-tutorial baseline). --quick skips the ingest

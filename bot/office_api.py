@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hmac
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Query
 from fastapi.concurrency import run_in_threadpool
@@ -12,8 +12,7 @@ from pydantic import BaseModel, Field
 
 from bot.api_deps import Desk
 from bot.documents import Diff
-from bot.schema import CitationOut, Strict, VerifyResponse, citation, verify_response
-from bot.verify import Part
+from bot.schema import CitationOut, InputText, Strict, VerifyResponse, citation, verify_response
 from ingest.errors import DutyDeskError
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -72,7 +71,7 @@ class DiffOut(BaseModel):
 class BatchRequest(Strict):
     """POST /verify/batch: a pasted answer, and optionally the citation ids its [n] stand for."""
 
-    text: str = Field(min_length=1, max_length=50_000)
+    text: InputText = Field(min_length=1, max_length=50_000)
     citation_ids: list[str] | None = Field(default=None, max_length=200)
 
 
@@ -94,13 +93,22 @@ class BatchResponse(BaseModel):
 
 
 class AuditEntry(BaseModel):
-    """GET /audit item."""
+    """GET /audit item: one /verify, or (kind "batch") one whole /verify/batch with its counts.
+
+    The batch fields are optional and left out of single verifications (the route excludes unset
+    fields), so a /verify entry keeps exactly its five original keys.
+    """
 
     at: str
-    quote_sha256: str
+    quote_sha256: str  # of the quote; for a batch, of the pasted text
     citation_id: str | None
-    verified: bool
-    stale: bool
+    verified: bool  # for a batch: every part verified
+    stale: bool  # for a batch: some part stale
+    kind: Literal["batch"] | None = None
+    parts: int | None = None  # quotes and [n] references checked
+    checked: int | None = None  # distinct quotes verified (identical ones are checked once)
+    verified_count: int | None = None
+    stale_count: int | None = None
 
 
 def require_admin(desk: Desk, authorization: Annotated[str | None, Header()] = None) -> None:
@@ -111,14 +119,6 @@ def require_admin(desk: Desk, authorization: Annotated[str | None, Header()] = N
     given = (authorization or "").removeprefix("Bearer ").strip()
     if not hmac.compare_digest(given.encode(), expected.get_secret_value().encode()):
         raise Unauthorized("需要管理员令牌（Authorization: Bearer …）")
-
-
-def _status(part: Part) -> str:
-    if part.result is None:
-        return "unresolved" if part.unresolved else "not_found"
-    if part.result.stale:
-        return "stale"
-    return "verified" if part.result.verified else "not_found"
 
 
 def _diff_out(result: Diff) -> DiffOut:
@@ -159,14 +159,15 @@ async def document_diff(doc_id: str, desk: Desk, from_version: Annotated[int, Qu
 
 @router.post("/verify/batch", response_model=BatchResponse)
 async def verify_batch(body: BatchRequest, desk: Desk) -> BatchResponse:
-    """Verify every quoted passage and [n] reference of a pasted answer."""
+    """Verify every quoted passage and [n] reference of a pasted answer (413 beyond DUTYDESK_VERIFY_BATCH_MAX)."""
     parts = await run_in_threadpool(desk.verify_answer, body.text, body.citation_ids)
     return BatchResponse(parts=[
-        PartOut(text=p.text, marker=p.marker, citation_id=p.citation_id, status=_status(p), problem=p.problem,
+        PartOut(text=p.text, marker=p.marker, citation_id=p.citation_id, status=p.status, problem=p.problem,
                 result=verify_response(p.result) if p.result else None) for p in parts])
 
 
-@router.get("/audit", response_model=list[AuditEntry], dependencies=[Depends(require_admin)])
+@router.get("/audit", response_model=list[AuditEntry], response_model_exclude_unset=True,
+            dependencies=[Depends(require_admin)])
 async def audit(desk: Desk, limit: Annotated[int, Query(ge=1, le=10_000)] = 200) -> list[AuditEntry]:
     """Recent verifications, newest first (admin only)."""
     return [AuditEntry(**row) for row in desk.audit.recent(limit)]

@@ -1,17 +1,31 @@
 """The JSON shapes of ARCHITECTURE.md, defined once for the API, the CLI's --json and the eval."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from bot.knowledge import Owner
 from bot.retrieve import Hit
 from bot.service import MAX_QUESTION_CHARS, AskResult, ClauseDetail
+from bot.textcheck import control_problem
 from bot.verify import Verification
 from ingest.model import Clause
 
 MAX_TOP_K = 50
+
+
+def _no_control_characters(value: str) -> str:
+    """The rule of bot.textcheck as a validation error: 422, type `control_character`, with the reason."""
+    problem = control_problem(value)
+    if problem is not None:
+        raise PydanticCustomError("control_character", "{reason}", {"reason": problem})
+    return value
+
+
+# Every free-text field of a request body (question, quote, pasted answer, feedback comment) is one of these.
+InputText = Annotated[str, AfterValidator(_no_control_characters)]
 
 
 class Strict(BaseModel):
@@ -23,7 +37,7 @@ class Strict(BaseModel):
 class AskRequest(Strict):
     """POST /ask."""
 
-    question: str = Field(min_length=1, max_length=MAX_QUESTION_CHARS, description="员工的问题（中文）")
+    question: InputText = Field(min_length=1, max_length=MAX_QUESTION_CHARS, description="员工的问题（中文）")
     top_k: int = Field(default=5, ge=1, le=MAX_TOP_K, strict=True,  # "3", 3.0 and true are not ints
                        description="最多返回的引用条数（职责清单除外）")
     conversation_id: str | None = Field(default=None, min_length=1, max_length=200,
@@ -40,7 +54,7 @@ class AskRequest(Strict):
 class VerifyRequest(Strict):
     """POST /verify."""
 
-    quote: str = Field(min_length=1, max_length=20000)
+    quote: InputText = Field(min_length=1, max_length=20000)
     citation_id: str | None = Field(default=None, max_length=200)
 
 
@@ -61,6 +75,7 @@ class CitationOut(BaseModel):
     owner: str | None
     label: str | None
     text: str
+    quote: str = Field(description="label and text as the source writes them, e.g. 「（一）当日…」: what a quote shows")
     source: SourceOut
     sha256: str
     score: float | None = None
@@ -138,7 +153,8 @@ class OwnerDetail(OwnerOut):
 def citation(clause: Clause, score: float | None = None) -> CitationOut:
     """A clause as a citation object."""
     return CitationOut(id=clause.id, document=clause.document, section=list(clause.section), owner=clause.owner,
-                       label=clause.label, text=clause.text, source=SourceOut(**vars(clause.source)),
+                       label=clause.label, text=clause.text, quote=clause.quoted(),
+                       source=SourceOut(**vars(clause.source)),
                        sha256=clause.sha256, score=None if score is None else round(score, 4))
 
 

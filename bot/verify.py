@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bot.knowledge import Knowledge
-from ingest.errors import NotFoundError
+from ingest.errors import DutyDeskError, NotFoundError
 from ingest.model import Clause
 from ingest.numbering import split_label
 
@@ -18,6 +18,12 @@ _SHORTLIST = 20
 # A quoted passage in a pasted answer: 「…」 or “…” or "…", optionally followed by its [n].
 _QUOTED = re.compile(r"(?:「([^」]+)」|“([^”]+)”|\"([^\"]+)\")\s*(?:\[(\d+)\])?")
 _MARKER = re.compile(r"\[(\d+)\]")
+
+
+class TooManyParts(DutyDeskError):
+    """A pasted answer with more quotes and [n] references than DUTYDESK_VERIFY_BATCH_MAX."""
+
+    status_code = 413
 
 
 @dataclass
@@ -42,6 +48,15 @@ class Part:
     result: Verification | None
     problem: str | None = None
     unresolved: bool = False  # a [n] with no citation id to resolve it
+
+    @property
+    def status(self) -> str:
+        """verified | stale | not_found | unresolved."""
+        if self.result is None:
+            return "unresolved" if self.unresolved else "not_found"
+        if self.result.stale:
+            return "stale"
+        return "verified" if self.result.verified else "not_found"
 
 
 def squash(text: str) -> str:

@@ -14,7 +14,7 @@ import pytest
 
 pytestmark = pytest.mark.slow
 
-CITATION_KEYS = {"id", "document", "section", "owner", "label", "text", "source", "sha256", "score"}
+CITATION_KEYS = {"id", "document", "section", "owner", "label", "text", "quote", "source", "sha256", "score"}
 ASK_KEYS = {"id", "answer", "status", "refused", "mode", "owner", "citations", "timings_ms"}
 VERIFY_KEYS = {"verified", "stale", "current", "matches"}  # later issues may add fields (nearest, previous)
 REFUSAL = "没有找到"
@@ -74,6 +74,9 @@ def assert_citation(cite: dict[str, Any], scored: bool) -> None:
     assert cite["owner"] is None or isinstance(cite["owner"], str)
     assert cite["label"] is None or isinstance(cite["label"], str)
     assert isinstance(cite["text"], str) and cite["text"].strip()
+    # the quote is label and text, spaced only as the source spaces them
+    assert cite["quote"] in ({cite["text"]} if not cite["label"] else
+                             {cite["label"] + cite["text"], f"{cite['label']} {cite['text']}"})
     assert set(cite["source"]) == {"path", "line_start", "line_end"}
     assert isinstance(cite["source"]["path"], str)
     assert type(cite["source"]["line_start"]) is int and type(cite["source"]["line_end"]) is int

@@ -264,7 +264,7 @@ def test_unknown_route_is_404_json(client: httpx.Client) -> None:
 
 @pytest.mark.parametrize(("body", "status"), [
     ({}, 422), ({"quote": ""}, 422), ({"quote": None}, 422), ({"quote": 123}, 422), ({"quote": ["门卫"]}, 422),
-    ({"quote": "。。。，，！"}, 400), ({"quote": "   "}, 400), ({"quote": "\x00\x01"}, 400),
+    ({"quote": "。。。，，！"}, 400), ({"quote": "   "}, 400), ({"quote": "\x00\x01"}, 422),
     ({"quote": "门" * 20_001}, 422), ({"quote": "门卫", "citation_id": "c" * 201}, 422),
     ({"quote": "门卫", "citation_id": 5}, 422), ({"quote": "门卫", "extra": 1}, 422),
     ({"quote": "门卫", "citation_id": "nope-1"}, 404), ({"quote": "门卫", "citation_id": "../../etc/passwd"}, 404),
@@ -398,7 +398,8 @@ def test_no_rate_limit_by_default(client: httpx.Client) -> None:
 
 
 def test_rate_limit_answers_429_with_retry_after(tmp_path: Path, serve_desk: Callable[..., Any]) -> None:
-    """DUTYDESK_API_RATE_LIMIT=3: the 4th question within a minute is 429 with Retry-After; other routes stay open."""
+    """DUTYDESK_API_RATE_LIMIT=3: the 4th question within a minute is 429 with Retry-After; so is every other
+    POST (test_hardening.py), while GET routes stay open."""
     with serve_desk(make_desk(tmp_path, api_rate_limit=3)) as http:
         for _ in range(3):
             assert http.post("/ask", json={"question": "出纳员有哪些职责？"}).status_code == 200
@@ -408,4 +409,4 @@ def test_rate_limit_answers_429_with_retry_after(tmp_path: Path, serve_desk: Cal
         assert retry_after is not None and retry_after.isdigit() and 1 <= int(retry_after) <= 60, limited.headers
         assert_client_error(http.post("/ask/stream", json={"question": "出纳员有哪些职责？"}), 429)
         assert http.get("/healthz").status_code == 200
-        assert http.post("/verify", json={"quote": "按时发放工资和奖金"}).status_code == 200
+        assert_client_error(http.post("/verify", json={"quote": "按时发放工资和奖金"}), 429)

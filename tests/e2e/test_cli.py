@@ -1,4 +1,4 @@
-"""The `dutydesk` CLI as a subprocess: ingest, ask, eval, with tmp data and knowledge dirs.
+"""The `dutydesk` CLI as a subprocess: ingest, ask, serve, eval, with tmp data and knowledge dirs.
 
 One module-wide data dir is ingested once and reused; each subprocess loads the real model, so
 the number of runs that embed anything is kept small.
@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+from deploy_topology import free_port, stop
 
 pytestmark = pytest.mark.slow
 
@@ -49,14 +50,19 @@ class Workspace:
     first_ingest: subprocess.CompletedProcess[str]
 
 
+def cli_env(data: Path, knowledge: Path) -> dict[str, str]:
+    """This environment with only our DUTYDESK_ settings, and Python's own output buffering."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DUTYDESK_") and k != "PYTHONUNBUFFERED"}
+    env.update(DUTYDESK_DATA_DIR=str(data), DUTYDESK_KNOWLEDGE_DIR=str(knowledge), PYTHONIOENCODING="utf-8",
+               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])))
+    return env
+
+
 def run_cli(*args: str | Path, data: Path, knowledge: Path, cwd: Path,
             timeout: float = 180) -> subprocess.CompletedProcess[str]:
     """`python -m bot ARGS` with only our DUTYDESK_ settings, from a dir without a .env file."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DUTYDESK_")}
-    env.update(DUTYDESK_DATA_DIR=str(data), DUTYDESK_KNOWLEDGE_DIR=str(knowledge), PYTHONIOENCODING="utf-8",
-               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])))
-    return subprocess.run([sys.executable, "-m", "bot", *map(str, args)], env=env, cwd=cwd, capture_output=True,
-                          text=True, encoding="utf-8", timeout=timeout, check=False)
+    return subprocess.run([sys.executable, "-m", "bot", *map(str, args)], env=cli_env(data, knowledge), cwd=cwd,
+                          capture_output=True, text=True, encoding="utf-8", timeout=timeout, check=False)
 
 
 def assert_no_traceback(result: subprocess.CompletedProcess[str]) -> None:
@@ -69,6 +75,13 @@ def summary(result: subprocess.CompletedProcess[str]) -> dict[str, int]:
     counts = {word: int(n) for word, n in re.findall(r"(新增|更新|未变|删除|失败)\s*(\d+)", result.stdout)}
     assert set(counts) >= {"新增", "未变", "失败"}, result.stdout
     return counts
+
+
+def line_index(lines: list[str], pattern: str) -> int:
+    """The index of the first line matching pattern (the test fails when none does)."""
+    found = [n for n, line in enumerate(lines) if re.search(pattern, line)]
+    assert found, (pattern, lines)
+    return found[0]
 
 
 @pytest.fixture(scope="module")
@@ -146,6 +159,25 @@ def test_corrupt_file_is_reported_and_the_rest_stays(cli: Callable[..., Any], wo
     assert sorted(documents) == DOCUMENTS
 
 
+def test_piped_ingest_keeps_its_lines_in_order(workspace: Workspace, tmp_path: Path) -> None:
+    """Piped into one stream (`2>&1 | less`), a failure stays between the documents and the summary."""
+    knowledge = tmp_path / "knowledge"
+    shutil.copytree(workspace.knowledge, knowledge)
+    (knowledge / "新通知.txt").write_text("值班规定\n1．值班教师须提前十分钟到岗。\n", encoding="utf-8")
+    shutil.copy(CORRUPT_DOCX, knowledge / "损坏的通知.docx")
+    data = tmp_path / "data"
+    shutil.copytree(workspace.data, data)
+    result = subprocess.run([sys.executable, "-m", "bot", "ingest"], env=cli_env(data, knowledge),
+                            cwd=workspace.scratch, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            encoding="utf-8", timeout=180, check=False)
+    assert result.returncode == 1, result.stdout[-3000:]
+    lines = result.stdout.splitlines()
+    added = line_index(lines, r"^\s*新增\s+新通知\.txt$")
+    failed = line_index(lines, r"^\s*失败\s+损坏的通知\.docx[：:]")
+    summarised = line_index(lines, r"^文档：新增 1，.*失败 1")
+    assert added < failed < summarised, lines
+
+
 def test_ingest_honours_path_and_data_arguments(cli: Callable[..., Any], workspace: Workspace,
                                                 tmp_path: Path, desk_factory: Callable[..., Any]) -> None:
     env_data = tmp_path / "env-data"  # what DUTYDESK_DATA_DIR says: --data wins
@@ -210,7 +242,8 @@ def test_ask_on_empty_data_dir_ingests_first(cli: Callable[..., Any], workspace:
     data = tmp_path / "fresh-data"
     result = cli("ask", "门卫夜间多久巡查一次？", "--json", data=data)
     assert result.returncode == 0, result.stderr[-3000:]
-    body = json.loads(result.stdout)
+    body = json.loads(result.stdout)  # the first-start lines go to stderr: stdout stays JSON
+    assert re.search(r"^首次启动：.*\n(.*\n)*文档：新增 \d+", result.stderr, re.MULTILINE), result.stderr
     assert body["refused"] is False
     assert "每两小时巡查" in body["citations"][0]["text"]
     assert sorted(desk_factory(data, workspace.knowledge).knowledge().manifest.documents) == DOCUMENTS
@@ -221,6 +254,46 @@ def test_ask_empty_question_is_a_clear_error(cli: Callable[..., Any]) -> None:
     assert result.returncode != 0
     assert_no_traceback(result)
     assert "问题不能为空" in result.stderr
+
+
+# -- serve -----------------------------------------------------------------------------------------
+def serve_until_listening(knowledge: Path, data: Path, cwd: Path) -> list[str]:
+    """The lines `dutydesk serve` writes into one pipe until it listens (then it is stopped)."""
+    command = [sys.executable, "-m", "bot", "serve", "--port", str(free_port())]
+    process = subprocess.Popen(command, env=cli_env(data, knowledge), cwd=cwd, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, encoding="utf-8", start_new_session=True)
+    lines: list[str] = []
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:  # ends early (EOF) if the server dies
+            lines.append(line.rstrip("\n"))
+            if "Uvicorn running on" in line:
+                break
+    finally:
+        stop(process)
+    return lines
+
+
+def test_first_serve_announces_the_ingest_and_summarises_it_when_piped(workspace: Workspace,
+                                                                     tmp_path: Path) -> None:
+    knowledge = tmp_path / "knowledge"
+    shutil.copytree(workspace.knowledge, knowledge)
+    shutil.copy(CORRUPT_DOCX, knowledge / "损坏的通知.docx")
+    lines = serve_until_listening(knowledge, tmp_path / "empty-data", workspace.scratch)
+    started = line_index(lines, rf"^首次启动：正在为 {len(DOCUMENTS) + 1} 份文件建立索引")
+    failed = line_index(lines, r"^\s*失败\s+损坏的通知\.docx[：:]\s*\S")
+    summarised = line_index(lines, rf"^文档：新增 {len(DOCUMENTS)}，.*失败 1；条款 \d+.*用时 [\d.]+ 秒$")
+    serving = line_index(lines, r"Uvicorn running on")
+    assert started < failed < summarised < serving, lines
+    assert not any("Traceback" in line for line in lines), lines
+
+
+def test_second_serve_says_nothing_about_indexing(workspace: Workspace, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(workspace.data, data)
+    lines = serve_until_listening(workspace.knowledge, data, workspace.scratch)
+    assert any("Uvicorn running on" in line for line in lines), lines
+    assert not any("首次启动" in line or line.startswith("文档：") for line in lines), lines
 
 
 # -- eval ------------------------------------------------------------------------------------------
