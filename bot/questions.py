@@ -14,8 +14,9 @@ import json
 import os
 import secrets
 import sqlite3
+import threading
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -78,6 +79,7 @@ class QuestionLog:
         self.path = self.data_dir / FILE_NAME
         self.days = days
         self._salt_bytes: bytes | None = None
+        self._local = threading.local()  # this thread's open connection (see _connection)
 
     # -- writing ----------------------------------------------------------------------------
     def record(self, answer_id: str, question: str, status: str, clause_ids: list[str], front: str,
@@ -137,16 +139,10 @@ class QuestionLog:
     @contextmanager
     def _connect(self, write: bool = True) -> Iterator[sqlite3.Connection]:
         """A connection in one transaction (committed on success); the schema is made if the file is new."""
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        with closing(sqlite3.connect(self.path, timeout=_BUSY_MS / 1000, isolation_level=None)) as db:
-            db.execute(f"PRAGMA busy_timeout = {_BUSY_MS}")
-            db.execute("PRAGMA foreign_keys = ON")
-            # Every time, not once per process: the office may delete the file to forget everything.
-            db.execute("PRAGMA journal_mode = WAL")
-            db.execute("PRAGMA synchronous = NORMAL")  # WAL's advice: a power cut may lose the last entry, never corrupt
-            db.executescript(_SCHEMA)
-            # A writer takes the write lock up front (no read-to-write upgrade deadlock between processes);
-            # a reader never waits for writers: WAL gives it the last committed state.
+        db = self._connection()
+        # A writer takes the write lock up front (no read-to-write upgrade deadlock between processes);
+        # a reader never waits for writers: WAL gives it the last committed state.
+        try:
             db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
                 yield db
@@ -154,6 +150,38 @@ class QuestionLog:
                 db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
+        except (sqlite3.Error, OSError):
+            self._forget()  # a full or locked disk, a deleted file: start from a fresh connection next time
+            raise
+
+    def _connection(self) -> sqlite3.Connection:
+        """This thread's open connection to the file as it is now.
+
+        Opening one and setting it up cost about 0.8 ms of CPU, most of what logging a question cost
+        (measured); so each thread keeps its own (sqlite3 connections are per thread) and opens a new
+        one only when the file is not the one it opened: the office may delete it to forget everything.
+        """
+        try:
+            stat = os.stat(self.path)
+            identity: tuple[int, ...] | None = (os.getpid(), stat.st_dev, stat.st_ino)
+        except FileNotFoundError:
+            identity = None
+        cached = getattr(self._local, "open", None)
+        if cached is not None and identity is not None and cached[0] == identity:
+            return cached[1]
+        self._forget()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        db = _open(self.path)
+        stat = os.stat(self.path)
+        self._local.open = ((os.getpid(), stat.st_dev, stat.st_ino), db)
+        return db
+
+    def _forget(self) -> None:
+        """Close this thread's cached connection, if any."""
+        cached = getattr(self._local, "open", None)
+        self._local.open = None
+        if cached is not None:
+            cached[1].close()
 
     def _cutoff(self, now: datetime | None) -> float:
         return ((now or _now()) - timedelta(days=self.days)).timestamp()
@@ -172,6 +200,21 @@ class QuestionLog:
                 _create_salt(path)
             self._salt_bytes = path.read_bytes().strip()
         return self._salt_bytes
+
+
+def _open(path: Path) -> sqlite3.Connection:
+    """A new connection in autocommit mode (transactions are explicit), in WAL, with the schema made."""
+    db = sqlite3.connect(path, timeout=_BUSY_MS / 1000, isolation_level=None, check_same_thread=False)
+    try:
+        db.execute(f"PRAGMA busy_timeout = {_BUSY_MS}")
+        db.execute("PRAGMA foreign_keys = ON")
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = NORMAL")  # WAL's advice: a power cut may lose the last entry, never corrupt
+        db.executescript(_SCHEMA)
+    except BaseException:
+        db.close()
+        raise
+    return db
 
 
 def _create_salt(path: Path) -> None:

