@@ -14,7 +14,7 @@ import prompts
 from bot.knowledge import Knowledge, section_heading
 from bot.retrieve import Hit, Retrieval, owner_aliases
 from bot.answering.intent import detect_intent
-from bot.answering.owners import best_owned, party_for_case, responsible_parties
+from bot.answering.owners import best_owned, parties_asked, party_for_case, responsible_parties
 from bot.support import Support
 from bot.terms import coverage, subject_weights
 from ingest.model import Clause
@@ -112,7 +112,7 @@ def _who(retrieval: Retrieval, knowledge: Knowledge, hit: Hit | None = None) -> 
     """Name who the cited clause makes responsible (for the case the question describes), with a contact."""
     known = set(knowledge.owners)
     hit = hit or best_owned(retrieval, known)
-    parties = party_for_case(hit.clause, responsible_parties(hit.clause, known), retrieval.question)
+    parties = party_for_case(hit.clause, parties_asked(hit.clause, known, retrieval.question), retrieval.question)
     if not parties:
         return _fact(retrieval, knowledge)
     if len(parties) > 1:  # a clause that assigns cases to different people: naming one would be a guess

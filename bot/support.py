@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from bot.answering import model as fitted
 from bot.answering.features import asks_for_value, content_runs, measure, states_what_is_asked
 from bot.answering.intent import DUTIES, WHO, detect_intent
-from bot.answering.owners import best_owned, linked_owner, names_topic, party_for_case, responsible_parties
+from bot.answering.owners import best_owned, linked_owner, names_topic, parties_asked, party_for_case
 from bot.knowledge import Knowledge, compact
 from bot.retrieve import Hit, Retrieval
 from bot.terms import CONTEXT_CREDIT, subject_weights
@@ -51,7 +51,7 @@ def assess(retrieval: Retrieval, knowledge: Knowledge, model: fitted.Model | Non
     intent = question_intent(retrieval, knowledge)
     known = set(knowledge.owners)
     hit = candidate(retrieval, known, intent)
-    parties = party_for_case(hit.clause, responsible_parties(hit.clause, known), retrieval.question) \
+    parties = party_for_case(hit.clause, parties_asked(hit.clause, known, retrieval.question), retrieval.question) \
         if intent == "who" else []
     figures = measure(retrieval, hit, intent == "who", parties)
     model = model or fitted.load()

@@ -21,6 +21,11 @@ DUTIES = re.compile(r"(?:有哪些|有什么|是什么|包括哪些|包括什么
                     r"(?:职责|职能)(?:有哪些|是什么|包括|都有|范围)|岗位职责|(?:职责|职能)[？?。！!]*$|"
                     r"(?:管|干|做|忙|负责)(?:些|一些|的)?(?:啥|什么|哪些)(?:样的)?(?:事|事情|事务|工作|活)?(?:呀|啊|呢|吗)?[？?]?$|"
                     r"(?:要|该|得|需要|都|主要|平时|具体)(?:管|干|做|负责)(?:些|一些)?(?:啥|什么|哪些)")
+# Whom something is handed or reported to: a verb of handing over, then where or to whom ("材料交哪儿",
+# "报给局里哪个科"), or to whom, then the verb ("该跟谁说", "找谁报备"). A question of this form asks who
+# receives it, which the rules name after 交/报/向/送, not as the sentence's actor.
+RECIPIENT = re.compile(r"(?:交|报|送|递|上报|上交|报告|汇报|反映|报备|申请)(?:给|到|至|去|向)?(?:(?![在是])[^，。？?！!\s]){0,4}?(?:哪|谁)|"
+                       r"(?:跟|向|给|和|找)(?:谁|哪)[^，。？?！!\s]{0,6}?(?:说|讲|报|交|送|汇报|反映|报告|报备|申请|签)")
 CONTACT = re.compile(r"电话|联系方式|怎么联系|如何联系|号码|手机|分机")
 _BARE = re.compile(r"[\W_]+")  # punctuation and spaces around a bare name
 # "我是新来的班主任", "我刚当上宿管": the speaker's own post, named before the question proper.
@@ -35,9 +40,14 @@ def detect_intent(question: str, owners: list[str]) -> Intent:
         return "duties"
     if owners and _BARE.sub("", question) in (owners[0], *owner_aliases(owners[0])):
         return "duties"  # just a post's name ("班主任"), as typed into a chat: what that post does
-    if WHO.search(question):
+    if WHO.search(question) or RECIPIENT.search(question):
         return "who"
     return "fact"
+
+
+def asks_recipient(question: str) -> bool:
+    """True when the question asks whom something is handed or reported to."""
+    return bool(RECIPIENT.search(question))
 
 
 def speaker_post(question: str, owners: list[str]) -> str | None:

@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable
 
 from bot.retrieve import Hit, Retrieval
+from bot.answering.intent import asks_recipient
 from ingest.hanzi import simplified
 from ingest.model import Clause
 from ingest.numbering import split_label
@@ -19,12 +20,13 @@ _NAME = r"([\u4e00-\u9fff]{2,10}?)"
 _ACTOR_NAME = r"((?:(?![由有])[\u4e00-\u9fff]){2,16}?)"  # a regulation's actors: "县级以上人民政府教育行政部门"
 _ACTS = (r"(?:依法)?(?:统一|负责|组织|承担|牵头|审核|审批|批准|同意|签字|签名|签署|办理|登记|保管|安排|管理|处理|备案|"
          r"核实|核准|决定|报告|复核|给予|予以|责令|查处)")
+_RECEIVE = r"交|报|报请|送|送交"  # handed or reported to: the one who receives it
 _TEXT_OWNER = [
     # "后勤处：负责…", "班主任：…": a line that opens with a party and a colon.
     re.compile(r"^" + _NAME + r"[：:]"),
     # "由图书馆统一登记", "经分管副校长批准", "交班主任签字", "报教务处备案", "由公安机关依法给予处罚".
     # "交至团委书记处审核": the hand-over's 至/到/给 is not part of the name.
-    re.compile(r"(?:由|经|交|交由|报|报请|送|送交|有)(?:至|到|给)?(?:所在|本|该|学校)?" + _NAME + _ACTS),
+    re.compile(r"(?:由|经|交由|有|" + _RECEIVE + r")(?:至|到|给)?(?:所在|本|该|学校)?" + _NAME + _ACTS),
     # "学校主要负责人对校园安全工作全面负责": a party answering for a whole field.
     re.compile(r"(?:^|[，。；,;])" + _NAME + r"对[^，。；,;]{1,24}?负责"),
     # "向治安责任人汇报", "转告有关领导", "统一交至组织部": whom to report or hand it to handles it.
@@ -35,6 +37,11 @@ _TEXT_OWNER = [
     re.compile(r"(?:^|[，。；,;])(?![由有对在向为经与和交报送请])(?:各级|各)?" + _ACTOR_NAME +
                r"[，,]?(?:对[^，。；,;]{1,24}?)?(?:应当|应|必须|须|要|负责|组织|承担|履行|统筹|主管)"),
 ]
+# The patterns that name whom something is handed or reported to (see parties_asked).
+# The first of several listed ("向专职安全员、校务办或总务处报告") is the one named.
+_RECEIVERS = (re.compile(r"(?:" + _RECEIVE + r")(?:至|到|给)?(?:所在|本|该|学校)?" + _NAME + _ACTS),
+              re.compile(r"(?:向|转告|告知|交至|交到|送至|送到|上交|交给|报送)" + _NAME +
+                         r"(?=$|[，。；,;、或和及与汇报报告申请提出反映请假])"))
 _SUBJECT_MAX = 12  # the longest owner name looked for at the start of a clause
 ROLE_END = ("处", "室", "科", "办", "部", "馆", "中心", "组", "会", "员", "师", "长", "主任", "人员", "书记", "干事",
             "保安", "门卫", "校医", "老师", "负责人", "责任人", "机关", "部门", "领导", "站", "所", "局", "院", "政府",
@@ -51,15 +58,39 @@ _LINK_DEPTH = 5
 
 def responsible_parties(clause: Clause, known: set[str]) -> list[str]:
     """Everyone the text makes responsible, in order, else the owner of the section it belongs to."""
+    found = _named(clause, known, _TEXT_OWNER)
+    return found or _subject(clause.text, known) or _lead_in(clause, known) or ([clause.owner] if clause.owner else [])
+
+
+def parties_asked(clause: Clause, known: set[str], question: str) -> list[str]:
+    """The parties that answer this who-question: whom it is handed or reported to, when the question
+    asks that ("材料交哪儿", "该跟谁说") and the clause names one; else everyone responsible."""
+    if asks_recipient(question):
+        receivers = _named(clause, known, _RECEIVERS, trim=True)
+        if receivers:
+            return receivers
+    return responsible_parties(clause, known)
+
+
+def _named(clause: Clause, known: set[str], patterns: Iterable[re.Pattern[str]], trim: bool = False) -> list[str]:
+    """The parties the patterns find in the text, in order: known owners, or names that end like one.
+
+    With `trim`, a name that runs on into what is done with it ("向县教体局安全科准确上报") is cut
+    after its last unit or post ending.
+    """
     found: list[str] = []
     text = simplified(clause.text)
-    for pattern in _TEXT_OWNER:
+    for pattern in patterns:
         for match in pattern.finditer(text):
-            form = match.group(1)  # matched in simplified characters; named as the rules write it
-            name = clause.text[match.start(1):match.end(1)]
+            start, end = match.span(1)
+            form = text[start:end]  # matched in simplified characters; named as the rules write it
+            if trim and not (form in known or form.endswith(ROLE_END)):
+                end = start + max((i for i in range(2, len(form)) if form[:i].endswith(ROLE_END)), default=len(form))
+                form = text[start:end]
+            name = clause.text[start:end]
             if (name in known or form in known or form.endswith(ROLE_END)) and name not in found:
                 found.append(name)
-    return found or _subject(clause.text, known) or _lead_in(clause, known) or ([clause.owner] if clause.owner else [])
+    return found
 
 
 def _lead_in(clause: Clause, known: set[str]) -> list[str]:

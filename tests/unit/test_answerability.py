@@ -8,8 +8,8 @@ import pytest
 
 from bot.answering import model as fitted
 from bot.answering.features import NAMES, asks_for_value
-from bot.answering.intent import detect_intent, speaker_post
-from bot.answering.owners import party_for_case, responsible_parties
+from bot.answering.intent import asks_recipient, detect_intent, speaker_post
+from bot.answering.owners import parties_asked, party_for_case, responsible_parties
 from ingest.aliases import alias_pairs, apply_aliases, parse_aliases
 from ingest.model import Clause, Source
 from ingest.owners import owner_from_heading
@@ -88,6 +88,28 @@ def test_responsible_parties_are_read_from_the_sentence(text: str, parties: list
 def test_the_section_owner_counts_only_when_the_text_names_nobody() -> None:
     assert responsible_parties(clause("开展读书分享会。", owner="教科研室"), set()) == ["教科研室"]
     assert responsible_parties(clause("报教务处备案。", owner="办公室"), {"教务处"}) == ["教务处"]
+
+
+@pytest.mark.parametrize(("question", "receives"), [
+    ("团员档案收齐了交哪儿", True), ("安全信息每月报给局里哪个科", True), ("门口有可疑的人，该跟谁说", True),
+    ("找谁报备", True), ("报名在哪儿", False), ("电脑坏了找谁修", False), ("图书馆几点开门", False),
+])
+def test_a_question_asking_whom_it_goes_to_is_told_apart(question: str, receives: bool) -> None:
+    assert asks_recipient(question) is receives
+    if receives:
+        assert detect_intent(question, []) == "who"
+
+
+def test_a_recipient_question_is_answered_by_whom_the_clause_hands_it_to() -> None:
+    handed = clause("由团支书收齐团员档案统一交至组织部，由组织部干事登记。", owner="团委")
+    assert parties_asked(handed, set(), "团员档案交哪儿") == ["组织部"]
+    assert parties_asked(handed, set(), "谁负责收团员档案") == responsible_parties(handed, set())
+    reported = clause("发现可疑人员及时向专职安全员、校务办或总务处报告，情形严重者可报警。")
+    assert parties_asked(reported, set(), "看到可疑的人要报给谁") == ["专职安全员"]
+    # The receiver's name runs on into how it is reported: cut after the unit's ending.
+    monthly = clause("各学校要在每月2日前向县教体局安全科准确上报工作总结。")
+    assert parties_asked(monthly, set(), "安全信息报给局里哪个科") == ["县教体局安全科"]
+    assert parties_asked(clause("开展读书分享会。", owner="教科研室"), set(), "材料交给谁") == ["教科研室"]
 
 
 def test_the_case_a_question_names_picks_the_party() -> None:
