@@ -14,6 +14,7 @@ import prompts
 from bot.knowledge import Knowledge, section_heading
 from bot.retrieve import Hit, Retrieval, owner_aliases
 from bot.answering.intent import detect_intent
+from bot.answering.tuning import MAX_OWNERS, RELATED_MAX, SECOND_CLAUSE_RATIO, SECTION_TOPIC_SHARE
 from bot.answering.owners import best_owned, parties_asked, party_for_case, responsible_parties
 from bot.support import Support
 from bot.terms import coverage, subject_weights
@@ -22,13 +23,9 @@ from ingest.owners import PHONE
 
 Status = Literal["answered", "related", "refused"]
 
-_MAX_OWNERS = 4  # owners one answer covers when a question names several ("教务处和政教处的电话")
 _CONJUNCTION = re.compile(r"\s*(?:和|与|及|以及|、|跟|同|还有|或|或者|,|，)\s*")
 _CONTACT_PHRASES = ("联系方式", "联系电话", "电话号码", "办公电话", "手机号码", "联系人", "怎么联系", "如何联系")
-_RELATED_MAX = 3  # closest clauses a `related` answer quotes
 _RELATED_LEAD = "规章中没有直接写明这一点；最接近的条款是："
-_SECOND_CLAUSE_RATIO = 0.8  # quote a second clause only when it ranks nearly as high as the first
-_SECTION_TOPIC_SHARE = 0.5  # a heading covering this share of the key terms makes its section the topic
 
 
 @dataclass
@@ -74,13 +71,13 @@ def compose(retrieval: Retrieval, knowledge: Knowledge, support: Support, limit:
     return _fact(retrieval, knowledge, limit, support.states)
 
 
-def _related(retrieval: Retrieval, knowledge: Knowledge, support: Support, limit: int = _RELATED_MAX) -> Answer:
+def _related(retrieval: Retrieval, knowledge: Knowledge, support: Support, limit: int = RELATED_MAX) -> Answer:
     """Say plainly that the rules don't clearly state it, and quote the closest clauses, claiming nothing.
 
     The closest are the clause judged, then the next best; or, when the question is about a short
     section's heading, that section's items in document order (as a confident answer would quote them).
     """
-    limit = max(1, min(limit, _RELATED_MAX))
+    limit = max(1, min(limit, RELATED_MAX))
     first = [support.hit] if support.hit else []
     hits = _topic_section(retrieval, knowledge, limit) or \
         list({h.clause.id: h for h in [*first, *retrieval.hits]}.values())[:limit]
@@ -136,7 +133,7 @@ def _contact_of(party: str, clause: Clause, knowledge: Knowledge) -> str | None:
 def _duty_lists(retrieval: Retrieval, knowledge: Knowledge) -> Answer:
     """The duty list of the owner asked about, or of each owner the question lists ("教务处和政教处…")."""
     parts: list[Answer] = []
-    for owner in _listed_owners(retrieval.question, retrieval.owners)[:_MAX_OWNERS]:
+    for owner in _listed_owners(retrieval.question, retrieval.owners)[:MAX_OWNERS]:
         parts.append(_duties(owner, knowledge, retrieval, first_marker=1 + sum(len(p.citations) for p in parts)))
     if len(parts) == 1:
         return parts[0]
@@ -214,7 +211,7 @@ def _contacts(owners: list[str], knowledge: Knowledge, retrieval: Retrieval) -> 
         return _contact(owners[0], knowledge, retrieval)
     lines: list[str] = []
     found: list[Answer] = []
-    for owner in sorted(owners, key=lambda name: _span(retrieval.question, name))[:_MAX_OWNERS]:
+    for owner in sorted(owners, key=lambda name: _span(retrieval.question, name))[:MAX_OWNERS]:
         part = _contact(owner, knowledge, retrieval, marker=len(found) + 1)
         if part.refused:
             lines.append(f"规章中没有{owner}的联系电话。")
@@ -269,7 +266,7 @@ def _fact(retrieval: Retrieval, knowledge: Knowledge, limit: int = 2, states: st
         lines = [f"根据{_source_line(first.clause)}（共 {len(cited)} 条）："]
         lines += [_quote(hit, n) for n, hit in enumerate(cited, start=1)]
     else:
-        runners = [h for h in retrieval.hits[1:2] if h.score >= first.score * _SECOND_CLAUSE_RATIO]
+        runners = [h for h in retrieval.hits[1:2] if h.score >= first.score * SECOND_CLAUSE_RATIO]
         cited = ([first] + runners)[:max(1, limit)]
         lines = [f"根据{_source_line(hit.clause)}：{_quote(hit, n)}" for n, hit in enumerate(cited, start=1)]
     owner = first.clause.owner
@@ -293,7 +290,7 @@ def _topic_section(retrieval: Retrieval, knowledge: Knowledge, limit: int) -> li
         return []
     items = _distinct(knowledge.section(first))
     topic = subject_weights(retrieval.question, retrieval.weights)
-    if not 2 <= len(items) <= limit or coverage(topic, section_heading(first)) < _SECTION_TOPIC_SHARE:
+    if not 2 <= len(items) <= limit or coverage(topic, section_heading(first)) < SECTION_TOPIC_SHARE:
         return []
     ranked = {hit.clause.id: hit for hit in hits}
     return [ranked.get(c.id) or Hit(c, 0.0, 0.0, 0.0) for c in items]

@@ -14,9 +14,9 @@ from bot.answering.intent import DUTIES, WHO, detect_intent
 from bot.answering.owners import best_owned, linked_owner, names_topic, parties_asked, party_for_case
 from bot.knowledge import Knowledge, compact
 from bot.retrieve import Hit, Retrieval
+from bot.answering.tuning import VALUE_DEPTH
 from bot.terms import CONTEXT_CREDIT, subject_weights
 
-_DEPTH = 3  # the clause stating a value asked for may rank this low and still be cited first
 
 
 @dataclass
@@ -95,7 +95,7 @@ def candidate(retrieval: Retrieval, known: set[str], intent: str) -> Hit:
     """The clause an answer cites first: for "who", one naming a party; for a value, one stating it."""
     if intent == "who":
         return best_owned(retrieval, known)
-    top = retrieval.hits[:_DEPTH]
+    top = retrieval.hits[:VALUE_DEPTH]
     stating = [hit for hit in top if states_what_is_asked(retrieval.question, hit.clause.text)]
     return stating[0] if stating and asks_for_value(retrieval.question) else top[0]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 from ingest.hanzi import simplified
+from ingest.lexicon import LISTED_UNITS, POST_ENDINGS, UNIT_ENDINGS, alternation
 from ingest.numbering import split_label
 
 # "班主任岗位职责", "教务处工作职责：", "中学高级教师任职条件及岗位职责", "图书馆职能".
@@ -12,16 +13,15 @@ _ROLE_HEADING = re.compile(
     r"(?:岗位职责|工作职责|工作职能|主要职责|职责范围|职责|职能|工作守则|守则|工作要求)[:：]?$"
 )
 # A heading that is just a unit's name: "教务处", "心理咨询中心", "工会委员会".
-_UNIT_NAME = re.compile(r"^[\u4e00-\u9fff（）()]{0,12}(?:处|室|科|办|部|中心|委员会|团委|学院|馆|站|队|组)$")
+_UNIT_NAME = re.compile(r"^[\u4e00-\u9fff（）()]{0,12}" + alternation(UNIT_ENDINGS) + "$")
 _UNIT_WORK = re.compile(r"^(?P<owner>[^\s，。,；;:：]{2,40}?)(?:的)?(?:工作|工作计划|工作要点|工作安排|工作任务)[:：]?$")
 # Where a school's name or a term ends inside a long title: "XX中学", "2008学年第一学期".
 # (A school's name has a name before its kind: "中学高级教师" is a rank, not a school's post.)
 _SCHOOL_OR_TERM = re.compile(r"(?:[\u4e00-\u9fffA-Za-z0-9]{2,}?(?:中学|小学|学校|学院|大学|幼儿园|分校)|学期|学年|年度|\d{4}年)")
 _UNIT_PLAN = re.compile(r"(?:工作计划|工作要点|工作安排|工作总结)$")
-_LINE_OWNER = re.compile(r"^([\u4e00-\u9fff]{1,10}(?:处|室|科|办|部|中心|馆|站|队|学院|委员会|团委|员|人员|干事|"
-                         r"主任|门卫|保安|校医|教师|老师|班主任))\s*[：:]\s*\S")
+_LINE_OWNER = re.compile(r"^([\u4e00-\u9fff]{1,10}" + alternation((*UNIT_ENDINGS, *POST_ENDINGS)) + r")\s*[：:]\s*\S")
 # "教务处事务处图书馆工作职能": one file for several units names none of them for all its items.
-_SEVERAL_UNITS = re.compile(r"^(?:[\u4e00-\u9fff]{1,6}?(?:处|馆|中心|科|部)){2,}$")
+_SEVERAL_UNITS = re.compile(r"^(?:[\u4e00-\u9fff]{1,6}?" + alternation(LISTED_UNITS) + r"){2,}$")
 _ENGLISH_TAIL = re.compile(r"(?<=[\u4e00-\u9fff])\s+[A-Za-z][A-Za-z &/'.-]*$")
 _NAME_KEY = re.compile(r"(?:名称|部门|单位|处室|科室|机构|岗位|职务)$")
 _CONTACT_KEY = re.compile(r"(?:电话|联系方式|联系人|手机|热线|邮箱)")

@@ -15,6 +15,7 @@ from bot.knowledge import compact
 from bot.retrieve import Hit, Retrieval
 from bot.terms import lexical_query, subject_weights
 from ingest.hanzi import simplified
+from ingest.lexicon import COUNTED_POSTS, alternation
 
 # Dense figures are relative to the question's own candidates (z-scores): an embedder's cosine scale is
 # its own, and a model fitted on one must not read another's 0.4 as "unrelated". Eight more figures
@@ -26,7 +27,7 @@ NAMES = (
 )
 _HAN = re.compile(r"[\u3400-\u9fff]+")
 _NUMBER = r"[\d一二两三四五六七八九十百千万]+"
-_POST = r"(?:员|师|医|长|主任|人员|老师|干事|保安|保洁)"
+_POST = alternation(COUNTED_POSTS)
 # A question that asks for an amount, a head count, a time or how often is answered only by a clause
 # that states one: general forms of Chinese questions and of the values that answer them.
 _EXPECTED_ANSWER = [

@@ -12,7 +12,9 @@ from collections.abc import Iterable
 
 from bot.retrieve import Hit, Retrieval
 from bot.answering.intent import asks_recipient
+from bot.answering.tuning import LINK_DEPTH, NEAR_EQUAL, SUBJECT_MAX, WHO_DEPTH, WHO_FLOOR
 from ingest.hanzi import simplified
+from ingest.lexicon import ROLE_ENDINGS
 from ingest.model import Clause
 from ingest.numbering import split_label
 
@@ -42,18 +44,8 @@ _TEXT_OWNER = [
 _RECEIVERS = (re.compile(r"(?:" + _RECEIVE + r")(?:至|到|给)?(?:所在|本|该|学校)?" + _NAME + _ACTS),
               re.compile(r"(?:向|转告|告知|交至|交到|送至|送到|上交|交给|报送)" + _NAME +
                          r"(?=$|[，。；,;、或和及与汇报报告申请提出反映请假])"))
-_SUBJECT_MAX = 12  # the longest owner name looked for at the start of a clause
-ROLE_END = ("处", "室", "科", "办", "部", "馆", "中心", "组", "会", "员", "师", "长", "主任", "人员", "书记", "干事",
-            "保安", "门卫", "校医", "老师", "负责人", "责任人", "机关", "部门", "领导", "站", "所", "局", "院", "政府",
-            "机构")
 _CASES = re.compile(r"[；;。]")
 _QUANTITY = re.compile(r"[\d一二两三四五六七八九十半]")
-# A who-question whose top clause names nobody looks this deep for one that does, down to this share of
-# the top score; a near-equal runner-up that is owned wins over an unowned top clause.
-_WHO_DEPTH = 8
-_WHO_FLOOR = 0.5
-_NEAR_EQUAL = 0.8
-_LINK_DEPTH = 5
 
 
 def responsible_parties(clause: Clause, known: set[str]) -> list[str]:
@@ -84,11 +76,11 @@ def _named(clause: Clause, known: set[str], patterns: Iterable[re.Pattern[str]],
         for match in pattern.finditer(text):
             start, end = match.span(1)
             form = text[start:end]  # matched in simplified characters; named as the rules write it
-            if trim and not (form in known or form.endswith(ROLE_END)):
-                end = start + max((i for i in range(2, len(form)) if form[:i].endswith(ROLE_END)), default=len(form))
+            if trim and not (form in known or form.endswith(ROLE_ENDINGS)):
+                end = start + max((i for i in range(2, len(form)) if form[:i].endswith(ROLE_ENDINGS)), default=len(form))
                 form = text[start:end]
             name = clause.text[start:end]
-            if (name in known or form in known or form.endswith(ROLE_END)) and name not in found:
+            if (name in known or form in known or form.endswith(ROLE_ENDINGS)) and name not in found:
                 found.append(name)
     return found
 
@@ -130,7 +122,7 @@ def party_for_case(clause: Clause, parties: list[str], question: str) -> list[st
 
 def _subject(text: str, known: set[str]) -> list[str]:
     """The known department or post a clause opens with ("总务处每月对校舍…进行一次全面检查")."""
-    for size in range(min(len(text), _SUBJECT_MAX), 1, -1):
+    for size in range(min(len(text), SUBJECT_MAX), 1, -1):
         if text[:size] in known:
             return [text[:size]]
     return []
@@ -142,11 +134,11 @@ def best_owned(retrieval: Retrieval, known: set[str]) -> Hit:
     if responsible_parties(first.clause, known):
         return first
     for hit in retrieval.hits[1:3]:
-        if responsible_parties(hit.clause, known) and hit.score >= first.score * _NEAR_EQUAL:
+        if responsible_parties(hit.clause, known) and hit.score >= first.score * NEAR_EQUAL:
             return hit
-    for hit in retrieval.hits[1:_WHO_DEPTH]:
+    for hit in retrieval.hits[1:WHO_DEPTH]:
         owner = hit.clause.owner
-        if owner and hit.score >= first.score * _WHO_FLOOR and names_topic(owner, retrieval.weights):
+        if owner and hit.score >= first.score * WHO_FLOOR and names_topic(owner, retrieval.weights):
             return hit
     return first
 
@@ -158,7 +150,7 @@ def linked_owner(question: str, retrieval: Retrieval, knowledge_owners: dict[str
     characters in a row with the question, among owners with a duty list (three clauses or more).
     """
     text = simplified(question)
-    for hit in retrieval.hits[:_LINK_DEPTH]:
+    for hit in retrieval.hits[:LINK_DEPTH]:
         owner = hit.clause.owner
         if owner and knowledge_owners.get(owner, 0) >= 3 and names_topic(owner, [text]):
             return owner
