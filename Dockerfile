@@ -40,7 +40,7 @@ RUN apt-get update \
     && pip install /tmp/wheels/*.whl -r /tmp/requirements.txt \
     && rm -r /tmp/requirements.txt /tmp/wheels
 
-# 2. The project, installed in place (-e): bot/answer.py and bot/llm_pack.py read prompts/ from
+# 2. The project, installed in place (-e): bot/answer.py and bot/llm/pack.py read prompts/ from
 #    next to the package directories, which a wheel install into site-packages would not ship.
 #    knowledge/ is the default document set; compose mounts the host's knowledge/ over it.
 COPY README.md ./

@@ -145,7 +145,7 @@ def _first_start_progress(items: Iterable, label: str, total: int) -> Iterable:
 
 
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.schema import ask_response
+    from bot.api.schemas import ask_response
 
     desk = _desk(settings)
     _ensure_index(desk)
@@ -168,12 +168,13 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from bot.api import create_app
     from bot.service import build
+    from bot.telegram import mount_webhook  # cli is the composition root: the front ends are wired here
 
     desk = build(settings)
     _ensure_index(desk)
     host = args.host or settings.host
     port = settings.port if args.port is None else args.port  # --port 0: any free port
-    uvicorn.run(create_app(desk, bind_host=host), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(desk, bind_host=host, mounts=(mount_webhook,)), host=host, port=port, log_level="info")
     return 0
 
 
@@ -224,7 +225,8 @@ def _dingtalk(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _gaps(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.gaps_api import gap_out, gaps_csv
+    from bot.api.schemas import gap_out
+    from bot.gaps import gaps_csv
 
     found = _desk(settings).gaps()
     if args.csv:

@@ -1,4 +1,4 @@
-"""`dutydesk eval`: retrieval and answer metrics for a question set (format in ARCHITECTURE.md)."""
+"""`dutydesk eval`: retrieval and answer metrics for a question set (format in evals/README.md)."""
 from __future__ import annotations
 
 import json
@@ -50,7 +50,7 @@ class Report:
     outcomes: list[Outcome] = field(default_factory=list)
 
     def metrics(self) -> dict[str, Any]:
-        """The metric object of ARCHITECTURE.md (null where a metric has no questions)."""
+        """The metric object of `dutydesk eval` (evals/README.md) (null where a metric has no questions)."""
         answerable = [o for o in self.outcomes if o.gold.kind != "refuse"]
         owners = [o for o in self.outcomes if o.gold.kind == "owner"]
         refuse = [o for o in self.outcomes if o.gold.kind == "refuse"]

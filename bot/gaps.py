@@ -8,7 +8,9 @@ variants join it; the office's state for it ("open", "known_gap", "resolved") is
 """
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import re
 import threading
 import unicodedata
@@ -33,6 +35,8 @@ MAX_NEAREST = 3
 MAX_COMMENTS = 10
 _NOT_WORD = re.compile(r"[\W_]+")
 _VECTOR_MEMO_MAX = 10_000
+CSV_COLUMNS = ("编号", "问题", "次数", "最近提问（UTC）", "状态", "没帮助", "处理状态", "最接近的条款", "其他说法", "留言")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run such a cell as a formula
 
 
 @dataclass
@@ -135,3 +139,21 @@ def current_state(state: tuple[str, datetime] | None, last_asked: datetime) -> s
         return "open"
     name, since = state
     return "open" if name == "resolved" and last_asked > since else name
+
+
+def gaps_csv(gaps: list[Gap]) -> bytes:
+    """The gaps as a spreadsheet: UTF-8 with a BOM (so Excel reads the Chinese), one row per gap."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    for gap in gaps:
+        writer.writerow([_cell(value) for value in (
+            gap.id, gap.question, gap.count, gap.last_asked.strftime("%Y-%m-%d %H:%M:%S"), gap.status,
+            gap.unhelpful, gap.state, " ".join(gap.nearest), " | ".join(gap.variants[1:]),
+            " | ".join(gap.comments))])
+    return "\ufeff".encode() + buffer.getvalue().encode("utf-8")
+
+
+def _cell(value: object) -> object:
+    """Staff's text that starts like a formula is quoted, so the spreadsheet shows it instead of running it."""
+    return "'" + value if isinstance(value, str) and value.startswith(_FORMULA_START) else value

@@ -14,10 +14,8 @@ from ingest.errors import InvalidRequestError
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
-class ControlCharacterError(InvalidRequestError):
+class ControlCharacterError(InvalidRequestError, status=422):
     """Text with a control character: the same 422 the request models give."""
-
-    status_code = 422
 
 
 def control_problem(text: str) -> str | None:

@@ -20,10 +20,8 @@ _QUOTED = re.compile(r"(?:「([^」]+)」|“([^”]+)”|\"([^\"]+)\")\s*(?:\[(
 _MARKER = re.compile(r"\[(\d+)\]")
 
 
-class TooManyParts(DutyDeskError):
+class TooManyParts(DutyDeskError, status=413):
     """A pasted answer with more quotes and [n] references than DUTYDESK_VERIFY_BATCH_MAX."""
-
-    status_code = 413
 
 
 @dataclass

@@ -26,22 +26,16 @@ _NOT_IN_A_WORD = re.compile(r"[,，、;；:：#\s]")  # separators of the file's
 MAX_ALIAS_CHARS = 50
 
 
-class InvalidAliasError(DutyDeskError):
+class InvalidAliasError(DutyDeskError, status=422):
     """An alias the file could not hold as one word, or a name the documents never use."""
 
-    status_code = 422
 
-
-class AliasConflictError(DutyDeskError):
+class AliasConflictError(DutyDeskError, status=409):
     """The word already stands for another name."""
 
-    status_code = 409
 
-
-class AliasFileError(DutyDeskError):
+class AliasFileError(DutyDeskError, status=503):
     """The alias file cannot be written (a read-only knowledge dir, say): the server's setup, not the request."""
-
-    status_code = 503
 
 
 def parse_aliases(text: str, source: str = FILE_NAME) -> dict[str, list[str]]:

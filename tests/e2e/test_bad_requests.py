@@ -16,10 +16,11 @@ from typing import Any
 
 import httpx
 import pytest
-from root_fixtures import FIXTURES
 
 from bot.service import DutyDesk
 from ingest.settings import Settings
+from tests.conftest import SMALL_CORPUS, write_docs
+from tests.fakes.embedders import HashEmbedder
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_TOKEN = "e2e-admin-token-7Q2x"
@@ -31,10 +32,10 @@ EVIL_ORIGIN = "http://evil.example"
 
 def make_desk(root: Path, **overrides: Any) -> DutyDesk:
     """A desk over SMALL_CORPUS in root, ingested with the HashEmbedder; settings from overrides only."""
-    FIXTURES.write_docs(root / "knowledge", FIXTURES.SMALL_CORPUS)
+    write_docs(root / "knowledge", SMALL_CORPUS)
     settings = Settings(_env_file=None, data_dir=root / "data", knowledge_dir=root / "knowledge",  # type: ignore[call-arg]
                         chroma_url=None, answer_mode="extractive", top_k=5, **overrides)
-    desk = DutyDesk(settings, FIXTURES.HashEmbedder())
+    desk = DutyDesk(settings, HashEmbedder())
     assert not desk.ingest().failed
     return desk
 

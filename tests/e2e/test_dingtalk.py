@@ -26,18 +26,18 @@ from typing import Any
 
 import pytest
 from dingtalk_stream import DingTalkStreamClient
-from fake_dingtalk import CLIENT_ID, CLIENT_SECRET, FakeDingTalk
 from pydantic import SecretStr
 from test_telegram import LAB_TOPICS, BigramEmbedder, write_corpus
 
 from bot import questions
+from bot.chat.messages import FEEDBACK_GONE, FEEDBACK_THANKS, TOO_FAST
 from bot.cli import main
 from bot.conversation import Conversations
 from bot.dingtalk import FRONT, NOT_TEXT, REDACTED, STRANGER, Replier, StreamClient, build_client
-from bot.dingtalk_format import MESSAGE_LIMIT, pack
+from bot.dingtalk.format import MESSAGE_LIMIT, pack
 from bot.service import DutyDesk, build
-from bot.telegram import FEEDBACK_GONE, FEEDBACK_THANKS, TOO_FAST
 from ingest.settings import Settings, get_settings
+from tests.fakes.dingtalk import CLIENT_ID, CLIENT_SECRET, FakeDingTalk
 
 TEACHER, COLLEAGUE, MEMBER, STRANGER_ID = "0326150155356344", "0326150155350001", "0326150155350002", "666"
 GROUP, OTHER_GROUP = "cidGroupAllowed0001==", "cidGroupOther0002=="

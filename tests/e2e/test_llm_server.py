@@ -1,4 +1,4 @@
-"""The LLM answer mode against a real OpenAI-compatible HTTP server on 127.0.0.1 (tests/e2e/fake_openai.py).
+"""The LLM answer mode against a real OpenAI-compatible HTTP server on 127.0.0.1 (tests/fakes/openai_server.py).
 
 The knowledge is a real ingest of a small inline corpus into tmp_path, with a fast deterministic
 embedder; retrievals come from the real Retriever, support check and extractive composer, and
@@ -7,15 +7,11 @@ LLMAnswerer is called directly with the real ChatOpenAI client.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 import time
-import zlib
 from collections.abc import Iterator
 
-import numpy as np
 import pytest
-from fake_openai import FakeOpenAI, Script, serving
 from pydantic import SecretStr
 
 from bot.answer import Answer, compose
@@ -27,8 +23,9 @@ from bot.support import assess
 from ingest.pipeline import run_ingest
 from ingest.settings import Settings
 from ingest.store import IndexStore
+from tests.fakes.embedders import BigramEmbedder
+from tests.fakes.openai_server import FakeOpenAI, Script, serving
 
-DIM = 384
 API_KEY = "sk-test-e2e-secret-4711"
 TIMEOUT_S = 0.5
 MARGIN_S = 0.5  # generous: the contract is timeout + 50 ms; CI machines stall
@@ -66,31 +63,6 @@ SCRIPTS = {
     "error": Script(status=500),
     "rewrite": Script("“宿舍管理员每周三组织什么工作？”\n"),
 }
-
-
-class BigramEmbedder:
-    """Hashed character bigrams plus one shared component, L2-normalised (ingest.embed.Embedder).
-
-    The shared component keeps every cosine at or above 0.8, the similarity floor of
-    bot.support (tuned for e5); key-term coverage then decides support, as it does with e5.
-    """
-
-    name = "test/bigram-384"
-
-    def embed_documents(self, texts: list[str]) -> np.ndarray:
-        """Unit vectors, shape (len(texts), 384)."""
-        return np.stack([self.embed_query(t) for t in texts]) if texts else np.zeros((0, DIM), np.float32)
-
-    def embed_query(self, text: str) -> np.ndarray:
-        """The unit vector of one text, shape (384,)."""
-        chars = "".join(text.split())
-        vector = np.zeros(DIM, np.float32)
-        for pair in itertools.pairwise(chars):
-            vector[1 + zlib.crc32("".join(pair).encode()) % (DIM - 1)] += 1.0
-        norm = float(np.linalg.norm(vector))
-        vector = vector / norm if norm else vector
-        vector[0] = 2.0
-        return (vector / np.linalg.norm(vector)).astype(np.float32)
 
 
 @pytest.fixture(scope="module")

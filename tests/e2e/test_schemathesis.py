@@ -17,7 +17,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from root_fixtures import FIXTURES
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
@@ -29,6 +28,8 @@ from schemathesis.specs.openapi.checks import negative_data_rejection, response_
 from bot.api import create_app
 from bot.service import DutyDesk
 from ingest.settings import Settings
+from tests.conftest import SMALL_CORPUS, write_docs
+from tests.fakes.embedders import HashEmbedder
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_TOKEN = "schemathesis-admin-token"
@@ -49,10 +50,10 @@ OPERATIONS = {op.label: op for op in (result.ok() for result in SCHEMA.get_all_o
 def base_url(tmp_path_factory: pytest.TempPathFactory, serve_desk: Callable[..., Any]) -> Iterator[str]:
     """The real app over SMALL_CORPUS (HashEmbedder), with an admin token."""
     root = tmp_path_factory.mktemp("schemathesis")
-    FIXTURES.write_docs(root / "knowledge", FIXTURES.SMALL_CORPUS)
+    write_docs(root / "knowledge", SMALL_CORPUS)
     desk = DutyDesk(Settings(_env_file=None, data_dir=root / "data", knowledge_dir=root / "knowledge",  # type: ignore[call-arg]
                              chroma_url=None, answer_mode="extractive", admin_token=ADMIN_TOKEN),
-                    FIXTURES.HashEmbedder())
+                    HashEmbedder())
     assert not desk.ingest().failed
     with serve_desk(desk) as http:
         yield str(http.base_url).rstrip("/")

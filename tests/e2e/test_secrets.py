@@ -22,13 +22,15 @@ from typing import Any
 
 import httpx
 import pytest
-from root_fixtures import FIXTURES
 from uvicorn_thread import serve_in_thread
-from fake_openai import FakeOpenAI, Script, serving
 
 from bot.api import create_app
 from bot.service import DutyDesk
+from bot.telegram import mount_webhook
 from ingest.settings import Settings, get_settings
+from tests.conftest import SMALL_CORPUS, write_docs
+from tests.fakes.embedders import HashEmbedder
+from tests.fakes.openai_server import FakeOpenAI, Script, serving
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"
@@ -99,7 +101,7 @@ def test_settings_repr_and_str_hide_the_secrets(monkeypatch: pytest.MonkeyPatch)
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A knowledge dir with the small corpus and one bad file, a data dir, a cwd without .env."""
     root = tmp_path_factory.mktemp("secrets")
-    FIXTURES.write_docs(root / "knowledge", FIXTURES.SMALL_CORPUS)
+    write_docs(root / "knowledge", SMALL_CORPUS)
     (root / "knowledge" / "坏文件.docx").write_bytes((DATA / "corrupt.docx").read_bytes())
     (root / "cwd").mkdir()
     return root
@@ -189,15 +191,16 @@ def app_requests(http: httpx.Client) -> list[httpx.Response]:
 def test_app_responses_and_logs_show_no_secret(tmp_path: Path, fake_llm: str, caplog: pytest.LogCaptureFixture,
                                                capfd: pytest.CaptureFixture[str]) -> None:
     """The app in the LLM mode (failing model), with a Telegram webhook mounted: nothing shows a secret."""
-    FIXTURES.write_docs(tmp_path / "knowledge", FIXTURES.SMALL_CORPUS)
+    write_docs(tmp_path / "knowledge", SMALL_CORPUS)
     settings = Settings(_env_file=None, data_dir=tmp_path / "data", knowledge_dir=tmp_path / "knowledge",  # type: ignore[call-arg]
                         chroma_url=None, answer_mode="llm", llm_base_url=fake_llm, llm_model="broken",
                         llm_api_key=LLM_API_KEY, admin_token=ADMIN_TOKEN, telegram_token=TELEGRAM_TOKEN,
                         telegram_base_url=f"http://127.0.0.1:{closed_port()}/bot",
                         telegram_webhook_url="https://school.example/telegram/webhook", telegram_allowed_users="1")
-    desk = DutyDesk(settings, FIXTURES.HashEmbedder())
+    desk = DutyDesk(settings, HashEmbedder())
     caplog.set_level(logging.DEBUG)
-    with serve_verbose(create_app(desk)) as base, httpx.Client(base_url=base, timeout=60) as http:
+    app = create_app(desk, mounts=(mount_webhook,))
+    with serve_verbose(app) as base, httpx.Client(base_url=base, timeout=60) as http:
         responses = app_requests(http)
     statuses = [r.status_code for r in responses]
     assert 200 in statuses and 401 in statuses and 422 in statuses and 413 in statuses and 404 in statuses
@@ -218,11 +221,11 @@ def test_a_long_llm_key_echoed_by_the_server_is_not_logged(tmp_path: Path, fake_
                                                            caplog: pytest.LogCaptureFixture) -> None:
     """A 300-character API key (JWT-style keys are that long) in a failing model's error message."""
     long_key = "eyJhbGciOiJIUzI1NiJ9." + "".join(chr(ord("a") + (i * 7) % 26) + str(i % 10) for i in range(140))
-    FIXTURES.write_docs(tmp_path / "knowledge", FIXTURES.SMALL_CORPUS)
+    write_docs(tmp_path / "knowledge", SMALL_CORPUS)
     settings = Settings(_env_file=None, data_dir=tmp_path / "data", knowledge_dir=tmp_path / "knowledge",  # type: ignore[call-arg]
                         chroma_url=None, answer_mode="llm", llm_base_url=fake_llm, llm_model="broken",
                         llm_api_key=long_key)
-    desk = DutyDesk(settings, FIXTURES.HashEmbedder())
+    desk = DutyDesk(settings, HashEmbedder())
     assert not desk.ingest().failed
     caplog.set_level(logging.DEBUG)
     assert desk.ask(QUESTION).answer.mode == "fallback"

@@ -30,29 +30,26 @@ import httpx
 import numpy as np
 import pytest
 from uvicorn_thread import serve_in_thread
-from fake_bot_api import BOT_USER, FakeBotApi
 from fastapi import FastAPI
 from pydantic import SecretStr
 from telegram.ext import Application
 
 from bot.api import create_app
+from bot.chat.messages import APOLOGY, FEEDBACK_GONE, FEEDBACK_THANKS, TOO_FAST
 from bot.conversation import Conversations
 from bot.service import DutyDesk, build
 from bot.telegram import (
     ALLOWED_UPDATES,
-    APOLOGY,
-    FEEDBACK_GONE,
-    FEEDBACK_THANKS,
     STRANGER,
-    TOO_FAST,
     build_application,
     callback_data,
     mount_webhook,
     run_polling,
     webhook_secret,
 )
-from bot.telegram_format import MESSAGE_LIMIT, cut, help_html, pack
+from bot.telegram.format import MESSAGE_LIMIT, cut, help_html, pack
 from ingest.settings import Settings
+from tests.fakes.bot_api import BOT_USER, FakeBotApi
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "7700001:AAHfakeTokenForTests_0123456789abcdefXYZ"

@@ -219,7 +219,8 @@ LARGE_BUDGET_S = 30
 _LARGE_SCRIPT = """
 import sys, time
 sys.path.insert(0, sys.argv[1])
-from conftest import HashEmbedder, make_settings
+from tests.conftest import make_settings
+from tests.fakes.embedders import HashEmbedder
 from pathlib import Path
 from bot.service import DutyDesk
 root = Path(sys.argv[2])
@@ -250,7 +251,7 @@ def test_large_file_is_ingested_or_refused_quickly(tmp_path: Path) -> None:
     assert (knowledge / "超大文件.txt").stat().st_size >= LARGE_MB * 1024 * 1024
     started = time.monotonic()
     try:
-        result = subprocess.run([sys.executable, "-c", _LARGE_SCRIPT, str(ROOT / "tests"), str(tmp_path)],
+        result = subprocess.run([sys.executable, "-c", _LARGE_SCRIPT, str(ROOT), str(tmp_path)],
                                 capture_output=True, text=True, encoding="utf-8", timeout=LARGE_BUDGET_S,
                                 env=_clean_env(), cwd=tmp_path)
     except subprocess.TimeoutExpired:

@@ -20,26 +20,10 @@ from ingest.errors import IndexMismatchError, IndexMissingError, NotFoundError
 from ingest.model import Clause
 from ingest.settings import Settings
 from ingest.store import IndexStore, embed_key
+from tests.fakes.embedders import LengthEmbedder
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 DOCS = ("role_duties.txt", "md_table.md", "regulation.md", "gbk_rules.txt", "web_page.html")
-
-
-class OtherEmbedder:
-    """Another model of the same dimension: its index must not be read with the HashEmbedder."""
-
-    name = "test/other-384"
-
-    def embed_documents(self, texts: list[str]) -> np.ndarray:
-        """Unit vectors that depend only on the text length."""
-        vectors = np.zeros((len(texts), 384), np.float32)
-        for row, text in enumerate(texts):
-            vectors[row, len(text) % 384] = 1.0
-        return vectors
-
-    def embed_query(self, text: str) -> np.ndarray:
-        """The vector of one query."""
-        return self.embed_documents([text])[0]
 
 
 @pytest.fixture()
@@ -291,7 +275,7 @@ def test_a_reader_never_sees_an_index_when_the_first_ingest_crashes(desk: DutyDe
 
 def test_an_index_built_by_another_embedder_is_refused_until_reingested(desk: DutyDesk) -> None:
     desk.ingest()
-    other = fresh(desk, OtherEmbedder())
+    other = fresh(desk, LengthEmbedder())
     with pytest.raises(IndexMismatchError):
         Knowledge.load(other.store, other.embedder.name)
     with pytest.raises(IndexMismatchError):

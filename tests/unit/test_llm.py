@@ -1,4 +1,4 @@
-"""bot.llm, bot.llm_pack, bot.llm_enforce with langchain-core's fake chat models (no server, no network)."""
+"""bot.llm, bot.llm.pack, bot.llm.enforce with langchain-core's fake chat models (no server, no network)."""
 from __future__ import annotations
 
 import asyncio
@@ -18,13 +18,13 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langchain_core.messages import BaseMessage
 from pydantic import Field
 
-from bot import llm_pack
+import bot.llm.pack as llm_pack
 from bot.answer import Answer, compose
 from bot.conversation import Turn
 from bot.knowledge import Knowledge
 from bot.llm import LLMAnswerer, clean_rewrite, sse_events
-from bot.llm_enforce import enforce, normalise_markers, sentences
-from bot.llm_pack import count_tokens, neutralise, pack, prompt_sections, render_clause
+from bot.llm.enforce import enforce, normalise_markers, sentences
+from bot.llm.pack import count_tokens, neutralise, pack, prompt_sections, render_clause
 from bot.retrieve import Hit, Retrieval
 from bot.support import Support
 from ingest.model import Clause, Source

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable
 
 from bot.answer import Answer
+from bot.chat.format import clause_place, shorten
 from bot.knowledge import Owner
 from ingest.model import Clause
 
@@ -56,17 +57,9 @@ def help_html(username: str | None) -> str:
     return HELP.format(group_hint=hint)
 
 
-def shorten(text: str, limit: int = QUOTE_CHARS) -> str:
-    """The text, cut to `limit` characters with an ellipsis when longer."""
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def where(clause: Clause) -> str:
     """《document》 section › path · label, escaped."""
-    section = " › ".join(clause.section[-2:])
-    label = f" · {clause.label}" if clause.label else ""
-    return escape(f"《{clause.document}》{section}{label}")
+    return escape(clause_place(clause))
 
 
 def answer_blocks(answer: Answer, rewritten: str | None = None) -> list[str]:
@@ -81,7 +74,7 @@ def answer_blocks(answer: Answer, rewritten: str | None = None) -> list[str]:
 
 def source_block(number: int, clause: Clause) -> str:
     """[n] 《document》 section · label, then the quoted text shortened with an ellipsis."""
-    return f"[{number}] {where(clause)}\n<i>「{escape(shorten(clause.text))}」</i>"
+    return f"[{number}] {where(clause)}\n<i>「{escape(shorten(clause.text, QUOTE_CHARS))}」</i>"
 
 
 def clause_blocks(clause: Clause) -> list[str]:

@@ -13,13 +13,12 @@ message is shortened, with a visible 「…」 where text was left out.
 """
 from __future__ import annotations
 
-import html
 import re
 from itertools import zip_longest
 from urllib.parse import quote
 
 from bot.answer import Answer
-from bot.telegram_format import shorten, where
+from bot.chat.format import clause_place, shorten
 from ingest.model import Clause
 
 MESSAGE_LIMIT = 5000  # DingTalk's limit for markdown.text
@@ -54,8 +53,8 @@ def escape_answer(line: str) -> str:
 
 
 def place(clause: Clause) -> str:
-    """《document》section › path · label as plain text (Telegram's `where`, its HTML escaping undone)."""
-    return shorten(html.unescape(where(clause)), PLACE_CHARS)
+    """《document》section › path · label as plain text, shortened beyond PLACE_CHARS."""
+    return shorten(clause_place(clause), PLACE_CHARS)
 
 
 def clause_url(public_url: str, clause_id: str) -> str:

@@ -3,7 +3,7 @@
 Refusal comes first (an unsupported question never reaches the model). Then the ranked clauses
 are packed by tokens, the chain `prompt | chat model | text` runs under one deadline
 (settings.llm_timeout_s for the whole call), and the reply is held to its citations
-(bot.llm_enforce). Whatever goes wrong (an error, the deadline, nothing validly cited) the
+(bot.llm.enforce). Whatever goes wrong (an error, the deadline, nothing validly cited) the
 caller's extractive answer comes back with mode "fallback"; a good reply has mode "llm".
 """
 from __future__ import annotations
@@ -31,8 +31,8 @@ from bot.answer import Answer
 from bot.conversation import Turn
 from bot.conversation import rewrite as rewrite_by_owner
 from bot.knowledge import Knowledge
-from bot.llm_enforce import Enforced, enforce, parties, strip_markers
-from bot.llm_pack import Packed, encoding, neutralise, pack, prompt_sections
+from bot.llm.enforce import Enforced, enforce, parties, strip_markers
+from bot.llm.pack import Packed, encoding, neutralise, pack, prompt_sections
 from bot.retrieve import Retrieval, mentioned_owners, owner_aliases
 from ingest.hanzi import simplified
 from ingest.settings import Settings

@@ -1,16 +1,23 @@
-"""The JSON shapes of ARCHITECTURE.md, defined once for the API, the CLI's --json and the eval."""
+"""The JSON shapes of the outside interface, defined once for the API, the CLI's --json and the eval.
+
+Every request and response body of the HTTP API, and the functions that turn core objects into them.
+"""
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, field_validator
 from pydantic_core import PydanticCustomError
 
+from bot.documents import Diff
+from bot.gaps import Gap
 from bot.knowledge import Owner
+from bot.questions import MAX_COMMENT_CHARS, State
 from bot.retrieve import Hit
 from bot.service import MAX_QUESTION_CHARS, AskResult, ClauseDetail
 from bot.textcheck import control_problem
 from bot.verify import Verification
+from ingest.aliases import MAX_ALIAS_CHARS
 from ingest.model import Clause
 
 MAX_TOP_K = 50
@@ -150,6 +157,143 @@ class OwnerDetail(OwnerOut):
     items: list[CitationOut]
 
 
+class DocumentOut(BaseModel):
+    """GET /documents item."""
+
+    id: str
+    title: str
+    path: str
+    sha256: str
+    versions: int
+    effective: str | None
+
+
+class VersionOut(BaseModel):
+    """GET /documents/{id}/versions item."""
+
+    version: int
+    sha256: str
+    ingested_at: str
+    effective: str | None
+
+
+class ChangeOut(BaseModel):
+    """A changed clause: both texts."""
+
+    before: CitationOut
+    after: CitationOut
+
+
+class DiffOut(BaseModel):
+    """GET /documents/{id}/diff."""
+
+    doc_id: str
+    from_version: int
+    to_version: int
+    added: list[CitationOut]
+    removed: list[CitationOut]
+    changed: list[ChangeOut]
+
+
+class BatchRequest(Strict):
+    """POST /verify/batch: a pasted answer, and optionally the citation ids its [n] stand for."""
+
+    text: InputText = Field(min_length=1, max_length=50_000)
+    citation_ids: list[str] | None = Field(default=None, max_length=200)
+
+
+class PartOut(BaseModel):
+    """One checked part of a pasted answer."""
+
+    text: str
+    marker: int | None
+    citation_id: str | None
+    status: str  # verified | stale | not_found | unresolved
+    problem: str | None
+    result: VerifyResponse | None
+
+
+class BatchResponse(BaseModel):
+    """POST /verify/batch."""
+
+    parts: list[PartOut]
+
+
+class AuditEntry(BaseModel):
+    """GET /audit item: one /verify, or (kind "batch") one whole /verify/batch with its counts.
+
+    The batch fields are optional and left out of single verifications (the route excludes unset
+    fields), so a /verify entry keeps exactly its five original keys.
+    """
+
+    at: str
+    quote_sha256: str  # of the quote; for a batch, of the pasted text
+    citation_id: str | None
+    verified: bool  # for a batch: every part verified
+    stale: bool  # for a batch: some part stale
+    kind: Literal["batch"] | None = None
+    parts: int | None = None  # quotes and [n] references checked
+    checked: int | None = None  # distinct quotes verified (identical ones are checked once)
+    verified_count: int | None = None
+    stale_count: int | None = None
+
+
+class FeedbackRequest(Strict):
+    """POST /feedback."""
+
+    answer_id: str = Field(min_length=1, max_length=200, description="回答的 id（POST /ask 返回）")
+    helpful: StrictBool = Field(description="回答是否有帮助")
+    comment: str | None = Field(default=None, max_length=MAX_COMMENT_CHARS, description="补充说明（可选）")
+
+
+class Problem(BaseModel):
+    """An error: a message, or for malformed JSON the fields at fault."""
+
+    detail: str | list[dict[str, Any]]
+
+
+class GapOut(BaseModel):
+    """GET /gaps item: one group of questions staff could not get answered."""
+
+    id: str
+    question: str
+    variants: list[str]
+    count: int
+    last_asked: str
+    status: Literal["answered", "related", "refused"]
+    nearest: list[str]
+    unhelpful: int
+    state: State
+    comments: list[str]
+
+
+class StateRequest(Strict):
+    """POST /gaps/{id}/state."""
+
+    state: State
+
+
+class AliasesOut(BaseModel):
+    """GET /aliases item: a name the documents use and the words staff use for it."""
+
+    name: str
+    aliases: list[str]
+
+
+class AliasRequest(Strict):
+    """POST /aliases: teach a staff word for a name the documents use."""
+
+    name: str = Field(min_length=1, max_length=MAX_ALIAS_CHARS, description="文档里用的名称，如 炊事员")
+    alias: str = Field(min_length=1, max_length=MAX_ALIAS_CHARS, description="员工的说法，如 食堂师傅")
+
+
+class AliasAdded(AliasesOut):
+    """POST /aliases response: the name's words now, and the index generation that knows them."""
+
+    generation: int
+    embedded: int
+
+
 def citation(clause: Clause, score: float | None = None) -> CitationOut:
     """A clause as a citation object."""
     return CitationOut(id=clause.id, document=clause.document, section=list(clause.section), owner=clause.owner,
@@ -192,3 +336,18 @@ def verify_response(result: Verification) -> VerifyResponse:
 def owner_out(owner: Owner) -> OwnerOut:
     """An owner summary."""
     return OwnerOut(name=owner.name, contact=owner.contact, clauses=owner.clause_count)
+
+
+def diff_out(result: Diff) -> DiffOut:
+    """Two versions' differences in the API's shape."""
+    return DiffOut(doc_id=result.doc_id, from_version=result.from_version, to_version=result.to_version,
+                   added=[citation(c) for c in result.added], removed=[citation(c) for c in result.removed],
+                   changed=[ChangeOut(before=citation(a), after=citation(b)) for a, b in result.changed])
+
+
+def gap_out(gap: Gap) -> GapOut:
+    """A gap in the API's shape (times in UTC, ISO 8601)."""
+    return GapOut(id=gap.id, question=gap.question, variants=gap.variants, count=gap.count,
+                  last_asked=gap.last_asked.isoformat(timespec="seconds"), status=gap.status,  # type: ignore[arg-type]
+                  nearest=gap.nearest, unhelpful=gap.unhelpful, state=gap.state,  # type: ignore[arg-type]
+                  comments=gap.comments)

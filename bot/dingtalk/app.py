@@ -1,0 +1,71 @@
+"""Settings → the stream client with the desk's handler; `run_stream` is `dutydesk dingtalk`."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from urllib.parse import urlsplit
+
+from dingtalk_stream import ChatbotMessage, Credential
+
+from bot.chat.redact import protect
+from bot.dingtalk.gate import access_from_settings, gate_from_settings
+from bot.dingtalk.handlers import DeskHandler
+from bot.dingtalk.replies import Replier
+from bot.dingtalk.stream import REDACTED, StreamClient
+from bot.service import DutyDesk, build
+from ingest.settings import Settings
+
+log = logging.getLogger(__name__)
+
+MISSING_CREDENTIALS = ("没有设置钉钉应用凭证。请在钉钉开发者后台创建企业内部应用、添加机器人并选择 Stream 模式，"
+                       "再把 Client ID 和 Client Secret 写入环境变量 DUTYDESK_DINGTALK_CLIENT_ID 和 "
+                       "DUTYDESK_DINGTALK_CLIENT_SECRET（或 .env 文件）。")
+
+
+def credential(settings: Settings) -> Credential | None:
+    """The app's Client ID and Client Secret, or None when either is unset or blank."""
+    client_id = settings.dingtalk_client_id.get_secret_value().strip() if settings.dingtalk_client_id else ""
+    secret = settings.dingtalk_client_secret.get_secret_value().strip() if settings.dingtalk_client_secret else ""
+    return Credential(client_id, secret) if client_id and secret else None
+
+
+def config_problem(settings: Settings) -> str | None:
+    """What keeps the bot from starting: no credentials, or a malformed allow-list."""
+    if credential(settings) is None:
+        return MISSING_CREDENTIALS
+    try:
+        access_from_settings(settings)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def build_client(desk: DutyDesk, settings: Settings, replier: Replier | None = None,
+                 backoff: tuple[float, float] = (1.0, 60.0)) -> StreamClient:
+    """The stream client from settings, with the desk's handler registered for bot messages."""
+    found = credential(settings)
+    if found is None:
+        raise ValueError(MISSING_CREDENTIALS)
+    protect(REDACTED, found.client_id, found.client_secret)
+    gate = gate_from_settings(settings)
+    client = StreamClient(found, settings.dingtalk_openapi_endpoint, backoff)
+    client.register_callback_handler(ChatbotMessage.TOPIC, DeskHandler(desk, settings, gate, replier))
+    return client
+
+
+def run_stream(settings: Settings) -> int:
+    """`dutydesk dingtalk`: the Stream connection until interrupted."""
+    problem = config_problem(settings)
+    if problem:
+        print(f"错误：{problem}", file=sys.stderr)
+        return 2
+    found = credential(settings)
+    protect(REDACTED, found.client_id, found.client_secret)  # type: ignore[union-attr]  # checked above
+    desk = build(settings)
+    desk.ensure_index()
+    desk.warm_up()
+    client = build_client(desk, settings)
+    log.info("DingTalk bot starting (gateway %s)", urlsplit(client.endpoint).netloc)
+    asyncio.run(client.start())
+    return 0

@@ -1,0 +1,1 @@
+"""The office web page (HTML, CSS, JavaScript): data, shipped with the package."""
