@@ -10,6 +10,7 @@ import stat
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -124,6 +125,31 @@ def test_separate_processes_write_one_log_at_once(tmp_path: Path) -> None:
     assert {front: sum(a.front == front for a in asks) for front in ("api", "web", "telegram")} == \
         {"api": n, "web": n, "telegram": n}
     assert (tmp_path / "data" / SALT_NAME).exists()
+
+
+def test_threads_of_one_process_share_the_log_and_lose_nothing(tmp_path: Path) -> None:
+    """Server worker threads write, give feedback and read at once through the one kept connection."""
+    log, n = QuestionLog(tmp_path, days=180), 60
+    failures: list[BaseException] = []
+
+    def worker(k: int) -> None:
+        try:
+            for i in range(n):
+                log.record(f"t{k}-{i}", f"线程{k}的第{i}个问题", "answered", [f"c-{i}"], "api")
+                log.feedback(f"t{k}-{i}", helpful=bool(i % 2))
+                assert any(a.answer_id == f"t{k}-{i}" for a in log.asks())
+        except BaseException as exc:  # noqa: BLE001 (re-raised in the main thread below)
+            failures.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert failures == []
+    asks = log.asks()
+    assert len(asks) == 8 * n == len({a.answer_id for a in asks})
+    assert sum(bool(a.helpful) for a in asks) == 8 * (n // 2)
 
 
 def test_the_log_survives_a_restart(tmp_path: Path) -> None:
