@@ -9,6 +9,7 @@ from ingest.store import Manifest
 from ingest.versions import Version
 
 
+# GET /documents serves this class as it stands (its response model): a field changed here changes the API.
 @dataclass
 class DocumentInfo:
     """A document as GET /documents lists it."""

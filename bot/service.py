@@ -4,29 +4,29 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import re
 import sqlite3
 import threading
 import time
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.answer import Answer, compose
+from bot.answer import compose
 from bot.audit import AuditLog
-from bot.documents import Diff, DocumentInfo, diff, list_documents, pick
 from bot.cache import LRUCache
+from bot.checking import check_answer, check_quote
 from bot.conversation import Conversations, rewrite
+from bot.documents import Diff, DocumentInfo, diff, list_documents, pick
 from bot.gaps import Gap, GapFinder
 from bot.knowledge import Knowledge, Owner, default_vocabulary
 from bot.questions import QuestionLog
+from bot.results import AskResult, ClauseDetail
 from bot.retrieve import Hit, Retrieval, Retriever, resolve_owner
 from bot.support import assess, link_owner
 from bot.terms import normalize_question
 from bot.textcheck import check_text
-from bot.verify import Part, TooManyParts, Verification, split_answer, verify_quote
+from bot.verify import Part, Verification
 from ingest.aliases import InvalidAliasError, add_alias, apply_aliases, read_aliases
 from ingest.embed import Embedder, build_embedder
 from ingest.errors import BackendUnavailableError, DutyDeskError, InvalidRequestError, NotFoundError
@@ -41,34 +41,11 @@ if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
     from bot.llm import LLMAnswerer
+    from bot.llm.answerer import StreamItem
 
 log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 500
-_WORDS = re.compile(r"[\u3400-\u9fffA-Za-z0-9]")
-
-
-@dataclass
-class AskResult:
-    """An answer plus the retrieval behind it and the time each step took."""
-
-    answer: Answer
-    retrieval: Retrieval
-    retrieve_ms: float
-    answer_ms: float
-    question: str = ""  # the question actually answered (a follow-up rewritten to stand alone)
-    id: str = dataclasses.field(default_factory=lambda: uuid.uuid4().hex)  # names this answer (feedback)
-
-
-@dataclass
-class ClauseDetail:
-    """A clause in context: its neighbours, its section, its document's version and effective date."""
-
-    clause: Clause
-    neighbours: list[Clause]
-    section: list[Clause]
-    version: int | None
-    effective: str | None
 
 
 def clean_question(question: str) -> str:
@@ -180,13 +157,11 @@ class DutyDesk:
             self._cache.put(key, result)
         return result
 
-    def _cache_key(self, question: str, top_k: int | None) -> tuple[object, ...] | None:
-        """Same index generation, same question, same top_k: the same answer."""
-        if not isinstance(question, str):
-            return None
+    def _cache_key(self, question: str, top_k: int | None) -> tuple[object, ...]:
+        """Same index generation, same question, same top_k: the same answer (`question` is cleaned)."""
         return (self._stamp(), " ".join(question.split()), top_k)
 
-    async def answer_stream(self, result: AskResult, top_k: int | None = None) -> AsyncIterator[object]:
+    async def answer_stream(self, result: AskResult, top_k: int | None = None) -> AsyncIterator[StreamItem]:
         """The model's tokens as they come, then the validated answer (just the answer without an LLM)."""
         if self.llm is None or result.answer.refused:
             yield result.answer
@@ -284,55 +259,16 @@ class DutyDesk:
 
     def verify(self, quote: str, citation_id: str | None = None) -> Verification:
         """Check a quote against the current rules and, given its citation id, whether it went stale."""
-        result = self._verify_quote(quote, citation_id)
+        result = check_quote(self, quote, citation_id)
         self.audit.record(quote, citation_id, result.verified, result.stale)
         return result
-
-    def _verify_quote(self, quote: str, citation_id: str | None) -> Verification:
-        """The check behind `verify`, without its audit line (a batch writes one line for all its quotes)."""
-        if not isinstance(quote, str) or not _WORDS.search(quote):
-            raise InvalidRequestError("引用内容须包含文字（不能为空或只有标点）")
-        check_text(quote, "引用内容")
-        return verify_quote(quote, citation_id, self.knowledge(), self.store.load_history())
 
     def verify_answer(self, text: str, citation_ids: list[str] | None = None) -> list[Part]:
         """Check every quoted passage and [n] reference of a pasted answer: at most DUTYDESK_VERIFY_BATCH_MAX
         parts, identical quotes checked once, one audit line for the whole answer."""
-        if not isinstance(text, str) or not text.strip():
-            raise InvalidRequestError("要核对的内容不能为空")
-        found = split_answer(check_text(text, "要核对的内容"), citation_ids)
-        limit = self.settings.verify_batch_max
-        if len(found) > limit:
-            raise TooManyParts(f"要核对的引文和引用标记过多：共 {len(found)} 处，每次最多 {limit} 处"
-                               "（DUTYDESK_VERIFY_BATCH_MAX）")
-        checked: dict[tuple[str, str | None], Part] = {}
-        parts = [self._check_once(checked, passage, marker, cited) for passage, marker, cited in found]
-        self.audit.record_batch(text, [p.status for p in parts], checked=len(checked))
+        parts, checked = check_answer(self, text, citation_ids)
+        self.audit.record_batch(text, [p.status for p in parts], checked=checked)
         return parts
-
-    def _check_once(self, checked: dict[tuple[str, str | None], Part], passage: str, marker: int | None,
-                    cited: str | None) -> Part:
-        """A quote already checked under the same citation id reuses its verdict; only its marker differs."""
-        if not passage:  # a bare [n] is a dictionary lookup, and each marker is distinct already
-            return self._check_part(passage, marker, cited)
-        if (passage, cited) not in checked:
-            checked[(passage, cited)] = self._check_part(passage, marker, cited)
-        return dataclasses.replace(checked[(passage, cited)], marker=marker)
-
-    def _check_part(self, passage: str, marker: int | None, cited: str | None) -> Part:
-        """One part: a quote is verified (against its cited clause when known); a bare [n] is resolved."""
-        try:
-            if passage:
-                return Part(passage, marker, cited, self._verify_quote(passage, cited))
-            if cited is None:
-                return Part("", marker, None, None, f"[{marker}] 没有对应的引用编号", unresolved=True)
-            current = self.knowledge().by_id.get(cited)
-            gone = current is None and cited not in self.store.load_history()
-            if gone:
-                return Part("", marker, cited, None, f"没有编号为 {cited} 的条款")
-            return Part("", marker, cited, Verification(current is not None, current is None, current))
-        except NotFoundError as exc:
-            return Part(passage, marker, cited, None, exc.message)
 
     def documents(self) -> list[DocumentInfo]:
         """Current documents with their version counts."""
@@ -403,4 +339,4 @@ def build(settings: Settings | None = None, embedder: Embedder | None = None,
     return DutyDesk(settings or get_settings(), embedder, chat_model)
 
 
-__all__ = ["AskResult", "DutyDesk", "Hit", "build", "clean_question"]
+__all__ = ["MAX_QUESTION_CHARS", "AskResult", "ClauseDetail", "DutyDesk", "Hit", "build", "clean_question"]

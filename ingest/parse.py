@@ -9,15 +9,15 @@ sequence that restarts at 1 under a different heading opens a nested level.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ingest.clean import CleanText, normalize_space
-from ingest.ids import assign_ids
+from ingest.drafts import Draft, Frame, to_clauses
 from ingest.hanzi import simplified
-from ingest.model import Clause, Source
+from ingest.model import Clause
 from ingest.numbering import Numbered, split_label
-from ingest.owners import (find_contact, is_contact_key, is_unit_plan, line_owner, looks_like_name,
-                           owner_from_heading, owner_from_table_key)
+from ingest.owners import is_contact_key, is_unit_plan, looks_like_name, owner_from_heading, owner_from_table_key
 from ingest.tables import TableRow, is_table_line, parse_table
 
 _TERMINAL = "。！？!?；;…"
@@ -26,45 +26,11 @@ _MD_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*$")
 _HEADING_MAX = 30
 _WRAP_MIN = 24  # a line this long (label included) that stops without punctuation was probably wrapped
 _HEADING_SUFFIX = re.compile(r"(?:岗位职责|工作职责|职责|职能|守则|细则|办法|规定|制度|章程|须知|篇\s*\d+)[:：]?$")
-_NUMERAL = re.compile(r"[\d零〇一二三四五六七八九十百千]+")
 _ADDRESSEE = re.compile(r"^(?:各|全体|尊敬的)[^，。；,;]{1,12}[：:]$")
 _PERIOD = re.compile(r"^[（(][^（）()]*\d[^（）()]*[）)]$")
 _EMIT_HEADING_MIN = 12  # a numbered heading this long carries content of its own
 # "校训：…", "办学理念：…": a field line is a fact of its own; it never continues the last one nor heads one.
 _FIELD_LINE = re.compile(r"^[^，。,；;：:\s]{1,4}(?: [^，。,；;：:\s]{1,4})?\s*[：:]")
-
-
-@dataclass
-class Frame:
-    """An open section: its title as written, how it was recognised, and its owner if it names one."""
-
-    title: str
-    kind: str  # "md", "plain", "table" or a numbering style
-    level: int = 0
-    number: int | None = None
-    owner: str | None = None
-    contact: str | None = None
-    has_content: bool = False
-    colon: bool = False  # written as a lead-in ("后勤保障部：")
-
-    def signature(self) -> str:
-        """Shape of a plain heading for finding its siblings: numerals folded, last two characters;
-        every "后勤保障部：" line that heads a list is a sibling of the last one."""
-        return "：" if self.colon else _NUMERAL.sub("#", self.title)[-2:]
-
-
-@dataclass
-class Draft:
-    """A clause being assembled (its text may still grow by wrapped lines)."""
-
-    text: str
-    label: str | None
-    frames: list[Frame]
-    line_start: int
-    line_end: int
-    open: bool = True  # may still take a wrapped continuation line
-    last_len: int = 0
-    spaced: bool = False  # a space stands between label and text in the source
 
 
 @dataclass
@@ -88,7 +54,7 @@ def parse(doc: CleanText, path: str, title: str, doc_id: str) -> list[Clause]:
             continue
         _take_line(lines, index, state, title)
         index += 1
-    return _finish(state.drafts, path, title, doc_id)
+    return to_clauses(state.drafts, path, title, doc_id)
 
 
 def _take_line(lines: list[tuple[int, str]], index: int, state: _State, title: str) -> None:
@@ -251,7 +217,7 @@ def _open_plain(state: _State, text: str) -> None:
     state.stack.append(frame)
 
 
-def _find(stack: list[Frame], test) -> int | None:  # type: ignore[no-untyped-def]
+def _find(stack: list[Frame], test: Callable[[Frame], bool]) -> int | None:
     """Index of the deepest frame that passes test."""
     for position in range(len(stack) - 1, -1, -1):
         if test(stack[position]):
@@ -280,7 +246,10 @@ def _pop_to_sibling(state: _State, item: Numbered) -> None:
     """Close the sections that this numbered line ends: its previous sibling and everything below."""
     if item.style == "bullet":
         return
-    same = lambda f: f.kind == item.style  # noqa: E731
+
+    def same(frame: Frame) -> bool:
+        return frame.kind == item.style
+
     previous = _find(state.stack, lambda f: same(f) and f.number is not None and f.number == (item.number or 0) - 1)
     if previous is None and item.number != 1:
         previous = _find(state.stack, same)
@@ -373,30 +342,3 @@ def _table_items(state: _State, row: TableRow, value: str) -> None:
             _add_text(state, row.line, piece, label=None)
         after_numbered = numbered is not None
     _close_draft(state)
-
-
-def _finish(drafts: list[Draft], path: str, title: str, doc_id: str) -> list[Clause]:
-    """Turn drafts into clauses: owners, contacts and stable ids."""
-    contacts = _owner_contacts(drafts)
-    clauses = []
-    for position, draft in enumerate(d for d in drafts if d.text):
-        owner = line_owner(draft.text) or next((f.owner for f in reversed(draft.frames) if f.owner), None)
-        clauses.append(Clause(
-            id="", doc_id=doc_id, document=title, section=tuple(f.title for f in draft.frames),
-            owner=owner, contact=contacts.get(owner) if owner else None, label=draft.label,
-            label_spaced=draft.spaced, text=draft.text, source=Source(path, draft.line_start, draft.line_end), position=position,
-        ))
-    return assign_ids(clauses, doc_id)
-
-
-def _owner_contacts(drafts: list[Draft]) -> dict[str, str]:
-    """What the document says about reaching each owner: a table phone, or a phone in its clauses."""
-    contacts: dict[str, str] = {}
-    for draft in drafts:
-        owner_frame = next((f for f in reversed(draft.frames) if f.owner), None)
-        if owner_frame is None or owner_frame.owner in contacts:
-            continue
-        contact = owner_frame.contact or find_contact(draft.text)
-        if contact:
-            contacts[owner_frame.owner] = contact  # type: ignore[index]
-    return contacts

@@ -1,6 +1,7 @@
 """The JSON shapes of the outside interface, defined once for the API, the CLI's --json and the eval.
 
-Every request and response body of the HTTP API, and the functions that turn core objects into them.
+Every request and response body of the HTTP API, and the functions that turn core objects into them;
+one core type is served as it stands: `bot.documents.DocumentInfo` (a GET /documents item).
 """
 from __future__ import annotations
 
@@ -155,17 +156,6 @@ class OwnerDetail(OwnerOut):
     """GET /owners/{name}."""
 
     items: list[CitationOut]
-
-
-class DocumentOut(BaseModel):
-    """GET /documents item."""
-
-    id: str
-    title: str
-    path: str
-    sha256: str
-    versions: int
-    effective: str | None
 
 
 class VersionOut(BaseModel):

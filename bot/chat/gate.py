@@ -2,7 +2,8 @@
 
 Access fails closed: an empty allow-list admits nobody. Strangers get a short refusal naming their id
 (and the group's, in a group) so that an administrator can add them, and nothing from the knowledge
-base. Each user is rate limited with the API's `RateLimiter`.
+base. Each user is rate limited with the API's `RateLimiter`. `GateSettings` reads a front end's allow-lists
+and rate limit from its settings, and says what in them keeps the bot from starting.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Generic, TypeVar
 
 from bot.chat.messages import TOO_FAST
 from bot.limits import RateLimiter
+from ingest.settings import Settings
 
 Id = TypeVar("Id", int, str)  # Telegram's ids are numbers, DingTalk's are strings
 
@@ -62,3 +64,37 @@ class Gate(Generic[Id]):
         """None when the user may go ahead (the request is counted), else the notice saying how long to wait."""
         wait = self.limiter.retry_after(str(user))
         return TOO_FAST.format(limit=self.limiter.per_minute, seconds=wait) if wait else None
+
+
+@dataclass(frozen=True)
+class GateSettings(Generic[Id]):
+    """A chat front end's gate as its settings describe it: where the values are, how its ids read, its texts."""
+
+    prefix: str  # of the allow-list settings' names: DUTYDESK_TELEGRAM, DUTYDESK_DINGTALK
+    parse_ids: Callable[[str, str], frozenset[Id]]  # (text, setting's name) → ids; ValueError when malformed
+    read: Callable[[Settings], tuple[str, str, int]]  # allowed users, allowed chats, rate limit per minute
+    hint: str  # what ids to add, said at start-up when both allow-lists are empty
+    stranger: str  # the refusal, with a {user_id} slot
+    log: logging.Logger  # the front end's own, so that its warnings carry its name
+
+    def access(self, settings: Settings) -> Access[Id]:
+        """Parse {prefix}_ALLOWED_USERS / _CHATS (ValueError when malformed)."""
+        users, chats, _ = self.read(settings)
+        return Access.parse(users, chats, self.prefix, self.parse_ids)
+
+    def gate(self, settings: Settings) -> Gate[Id]:
+        """The access rules and rate limit from settings, warning when they let nobody in."""
+        access = self.access(settings)
+        access.warn_if_empty(self.log, self.prefix, self.hint)
+        return Gate(access, self.read(settings)[2], self.stranger)
+
+    def problem(self, settings: Settings, missing: str | None) -> str | None:
+        """What keeps the bot from starting: `missing` (set when its credentials are not), or a malformed
+        allow-list."""
+        if missing:
+            return missing
+        try:
+            self.access(settings)
+        except ValueError as exc:
+            return str(exc)
+        return None

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from dingtalk_stream import ChatbotMessage, Credential
 
 from bot.chat.redact import protect
-from bot.dingtalk.gate import access_from_settings, gate_from_settings
+from bot.dingtalk.gate import GATE_SETTINGS
 from bot.dingtalk.handlers import DeskHandler
 from bot.dingtalk.replies import Replier
 from bot.dingtalk.stream import REDACTED, StreamClient
@@ -32,13 +32,7 @@ def credential(settings: Settings) -> Credential | None:
 
 def config_problem(settings: Settings) -> str | None:
     """What keeps the bot from starting: no credentials, or a malformed allow-list."""
-    if credential(settings) is None:
-        return MISSING_CREDENTIALS
-    try:
-        access_from_settings(settings)
-    except ValueError as exc:
-        return str(exc)
-    return None
+    return GATE_SETTINGS.problem(settings, MISSING_CREDENTIALS if credential(settings) is None else None)
 
 
 def build_client(desk: DutyDesk, settings: Settings, replier: Replier | None = None,
@@ -48,7 +42,7 @@ def build_client(desk: DutyDesk, settings: Settings, replier: Replier | None = N
     if found is None:
         raise ValueError(MISSING_CREDENTIALS)
     protect(REDACTED, found.client_id, found.client_secret)
-    gate = gate_from_settings(settings)
+    gate = GATE_SETTINGS.gate(settings)
     client = StreamClient(found, settings.dingtalk_openapi_endpoint, backoff)
     client.register_callback_handler(ChatbotMessage.TOPIC, DeskHandler(desk, settings, gate, replier))
     return client

@@ -11,9 +11,8 @@ import logging
 
 from dingtalk_stream import ChatbotMessage
 
-from bot.chat.gate import Access, Gate
+from bot.chat.gate import Gate, GateSettings
 from bot.chat.messages import stranger
-from ingest.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -31,16 +30,11 @@ def parse_ids(text: str, name: str) -> frozenset[str]:
     return ids
 
 
-def access_from_settings(settings: Settings) -> Access[str]:
-    """Parse DUTYDESK_DINGTALK_ALLOWED_USERS / _CHATS (ValueError when malformed)."""
-    return Access.parse(settings.dingtalk_allowed_users, settings.dingtalk_allowed_chats, PREFIX, parse_ids)
-
-
-def gate_from_settings(settings: Settings) -> Gate[str]:
-    """The access rules and rate limit from settings, warning when they let nobody in."""
-    access = access_from_settings(settings)
-    access.warn_if_empty(log, PREFIX, "Add staffIds or group conversationIds (comma-separated).")
-    return Gate(access, settings.dingtalk_rate_limit_per_minute, STRANGER)
+# Where this front end's allow-lists and rate limit live in Settings: bot.chat reads them for the gate.
+GATE_SETTINGS: GateSettings[str] = GateSettings(
+    PREFIX, parse_ids,
+    lambda s: (s.dingtalk_allowed_users, s.dingtalk_allowed_chats, s.dingtalk_rate_limit_per_minute),
+    "Add staffIds or group conversationIds (comma-separated).", STRANGER, log)
 
 
 def sender_ids(message: ChatbotMessage) -> list[str]:

@@ -9,7 +9,6 @@ from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
-    Application,
     ApplicationBuilder,
     CallbackQueryHandler,
     CommandHandler,
@@ -23,8 +22,8 @@ from telegram.request import HTTPXRequest
 from bot.chat.redact import redact
 from bot.service import DutyDesk, build
 from bot.telegram import handlers
-from bot.telegram.context import CONTEXT_TYPES, BotData
-from bot.telegram.gate import access_from_settings, gate, gate_from_settings
+from bot.telegram.context import CONTEXT_TYPES, BotData, DeskApplication
+from bot.telegram.gate import GATE_SETTINGS, gate
 from bot.telegram.logs import QuietBot, keep_chats_out_of_logs, protect_token
 from bot.telegram.network import RetryingRequest
 from ingest.settings import Settings
@@ -54,27 +53,22 @@ def bot_token(settings: Settings) -> str | None:
 
 def config_problem(settings: Settings) -> str | None:
     """What keeps the bot from starting (no token, a malformed allow-list, a webhook URL without a path)."""
-    if bot_token(settings) is None:
-        return MISSING_TOKEN
-    try:
-        access_from_settings(settings)
-    except ValueError as exc:
-        return str(exc)
+    problem = GATE_SETTINGS.problem(settings, MISSING_TOKEN if bot_token(settings) is None else None)
     url = settings.telegram_webhook_url
-    if url and urlsplit(url).path in ("", "/"):
+    if problem is None and url and urlsplit(url).path in ("", "/"):
         return "DUTYDESK_TELEGRAM_WEBHOOK_URL 需要包含路径，例如 https://bot.example.org/telegram/webhook"
-    return None
+    return problem
 
 
 # -- the application -------------------------------------------------------------------------
-def build_application(desk: DutyDesk, settings: Settings) -> Application:
+def build_application(desk: DutyDesk, settings: Settings) -> DeskApplication:
     """The PTB application: the bot built from settings, the desk and access rules in bot_data, handlers."""
     token = bot_token(settings)
     if token is None:
         raise ValueError(MISSING_TOKEN)
     protect_token(token)
     keep_chats_out_of_logs()
-    desk_gate = gate_from_settings(settings)
+    desk_gate = GATE_SETTINGS.gate(settings)
     application = (ApplicationBuilder().bot(_make_bot(token, settings)).context_types(CONTEXT_TYPES)
                    .post_init(post_init).build())
     data: BotData = application.bot_data
@@ -93,7 +87,7 @@ def _make_bot(token: str, settings: Settings) -> QuietBot:
                     get_updates_request=HTTPXRequest(connection_pool_size=1))
 
 
-def _register(application: Application) -> None:
+def _register(application: DeskApplication) -> None:
     """The gate first (group -1), then one handler per command, text questions and buttons."""
     new = filters.UpdateType.MESSAGE
     application.add_handler(TypeHandler(Update, gate), group=-1)
@@ -111,7 +105,7 @@ def _register(application: Application) -> None:
     application.add_error_handler(handlers.on_error)
 
 
-async def post_init(application: Application) -> None:
+async def post_init(application: DeskApplication) -> None:
     """Register the command menu Telegram shows next to the input field."""
     try:
         await application.bot.set_my_commands(COMMANDS)
@@ -138,7 +132,7 @@ def run_polling(settings: Settings) -> int:
     return _poll(build_application(desk, settings))
 
 
-def _poll(application: Application) -> int:
+def _poll(application: DeskApplication) -> int:
     """Run the application's polling loop; translate a bad token or an unreachable API into a status."""
     try:
         application.run_polling(allowed_updates=ALLOWED_UPDATES, bootstrap_retries=5)

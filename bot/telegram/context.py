@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from telegram.ext import CallbackContext, ContextTypes, ExtBot
+from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 
 from bot.chat.gate import Access, Gate
 from bot.limits import RateLimiter
@@ -58,6 +58,8 @@ class DeskContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], 
 
 
 CONTEXT_TYPES = ContextTypes(context=DeskContext, bot_data=BotData)
+# The application those context types build (its bot class and job queue are left open).
+DeskApplication = Application[Any, DeskContext, dict[Any, Any], dict[Any, Any], BotData, Any]
 
 
 def _filled(value: T | None, name: str) -> T:

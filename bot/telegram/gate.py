@@ -14,11 +14,10 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop
 
-from bot.chat.gate import Access, Gate
+from bot.chat.gate import GateSettings
 from bot.chat.messages import stranger
 from bot.telegram.context import DeskContext
 from bot.telegram.format import escape
-from ingest.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -37,16 +36,11 @@ def parse_ids(text: str, name: str) -> frozenset[int]:
     return frozenset(ids)
 
 
-def access_from_settings(settings: Settings) -> Access[int]:
-    """Parse DUTYDESK_TELEGRAM_ALLOWED_USERS / _CHATS (ValueError when malformed)."""
-    return Access.parse(settings.telegram_allowed_users, settings.telegram_allowed_chats, PREFIX, parse_ids)
-
-
-def gate_from_settings(settings: Settings) -> Gate[int]:
-    """The access rules and rate limit from settings, warning when they let nobody in."""
-    access = access_from_settings(settings)
-    access.warn_if_empty(log, PREFIX, "Add Telegram user or chat ids (comma-separated).")
-    return Gate(access, settings.telegram_rate_limit_per_minute, STRANGER)
+# Where this front end's allow-lists and rate limit live in Settings: bot.chat reads them for the gate.
+GATE_SETTINGS: GateSettings[int] = GateSettings(
+    PREFIX, parse_ids,
+    lambda s: (s.telegram_allowed_users, s.telegram_allowed_chats, s.telegram_rate_limit_per_minute),
+    "Add Telegram user or chat ids (comma-separated).", STRANGER, log)
 
 
 async def gate(update: Update, context: DeskContext) -> None:

@@ -21,7 +21,7 @@ import pytest
 from fastapi import APIRouter
 from uvicorn_thread import serve_in_thread
 
-import bot.service
+import bot.checking
 from bot.api import allowed_hosts, create_app
 from bot.service import DutyDesk
 from bot.telegram import mount_webhook, webhook_secret
@@ -77,13 +77,13 @@ def client(desk: DutyDesk, serve_desk: Callable[..., Any]) -> Iterator[httpx.Cli
 def counted_checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every quote the core really verifies (the server runs in this process, so the patch reaches it)."""
     seen: list[str] = []
-    real = bot.service.verify_quote
+    real = bot.checking.verify_quote
 
     def counting(quote: str, *args: Any) -> Any:
         seen.append(quote)
         return real(quote, *args)
 
-    monkeypatch.setattr(bot.service, "verify_quote", counting)
+    monkeypatch.setattr(bot.checking, "verify_quote", counting)
     return seen
 
 

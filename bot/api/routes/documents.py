@@ -7,15 +7,17 @@ from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 
 from bot.api.deps import Desk
-from bot.api.schemas import DiffOut, DocumentOut, VersionOut, diff_out
+from bot.api.schemas import DiffOut, VersionOut, diff_out
+from bot.documents import DocumentInfo
 
 router = APIRouter()
 
 
-@router.get("/documents", response_model=list[DocumentOut])
-async def documents(desk: Desk) -> list[DocumentOut]:
+# The core's dataclass is the item's shape: FastAPI serves (and documents) it as it stands.
+@router.get("/documents", response_model=list[DocumentInfo])
+async def documents(desk: Desk) -> list[DocumentInfo]:
     """Current documents with their number of versions and effective date."""
-    return [DocumentOut(**vars(d)) for d in await run_in_threadpool(desk.documents)]
+    return await run_in_threadpool(desk.documents)
 
 
 @router.get("/documents/{doc_id}/versions", response_model=list[VersionOut])
