@@ -16,8 +16,6 @@ Targets (printed, never asserted): p50 <= 30 ms, p95 <= 60 ms.
 """
 from __future__ import annotations
 
-import _common  # noqa: F401  (environment first)
-
 import argparse  # noqa: E402
 import os  # noqa: E402
 import signal  # noqa: E402
@@ -30,11 +28,10 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
+import _common  # noqa: F401  (environment first)
 import httpx  # noqa: E402
 import psutil  # noqa: E402
-
-from _common import (KNOWLEDGE, latency_summary, machine_line, question_sets, rss_mb, summary_arg,  # noqa: E402
-                     verdict, write_summary)
+from _common import KNOWLEDGE, latency_summary, machine_line, question_sets, rss_mb, summary_arg, verdict, write_summary  # noqa: E402
 
 P50_TARGET_MS = 30.0
 P95_TARGET_MS = 60.0

@@ -17,8 +17,6 @@ both warm, in this process, over every question of the sets for N rounds.
 """
 from __future__ import annotations
 
-import _common  # noqa: F401  (environment first)
-
 import argparse  # noqa: E402
 import importlib  # noqa: E402
 import statistics  # noqa: E402
@@ -28,10 +26,9 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
+import _common  # noqa: F401  (environment first)
+from _common import KNOWLEDGE, latency_summary, machine_line, question_sets, summary_arg, write_summary  # noqa: E402
 from langchain_core.embeddings import Embeddings  # noqa: E402
-
-from _common import (KNOWLEDGE, latency_summary, machine_line, question_sets, summary_arg,  # noqa: E402
-                     write_summary)
 
 K = 10
 BASELINE_PACKAGES = {"langchain_chroma": "langchain-chroma", "langchain_text_splitters": "langchain-text-splitters"}

@@ -18,8 +18,6 @@ Targets (printed next to the figures, never asserted): cold <= 20 s, unchanged <
 """
 from __future__ import annotations
 
-import _common  # noqa: F401  (environment first)
-
 import argparse  # noqa: E402
 import cProfile  # noqa: E402
 import io  # noqa: E402
@@ -31,6 +29,7 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
+import _common  # noqa: F401  (environment first)
 from _common import KNOWLEDGE, machine_line, rss_mb, summary_arg, verdict, write_summary  # noqa: E402
 
 COLD_TARGET_S = 20.0
@@ -117,7 +116,7 @@ def measure_split(knowledge: Path, data_dir: Path) -> dict[str, Any]:
     texts = {embed_key(c): c.embed_text() for c in clauses}
     keys = sorted(texts, key=lambda k: (len(texts[k]), k))
     started, cpu = time.perf_counter(), time.process_time()
-    vectors_by_key = dict(zip(keys, embedder.embed_documents([texts[k] for k in keys])))
+    vectors_by_key = dict(zip(keys, embedder.embed_documents([texts[k] for k in keys]), strict=True))
     embed_s, embed_cpu_s = time.perf_counter() - started, time.process_time() - cpu
     chars = sum(len(t) for t in texts.values())
     # Tokens the encoder sees ("passage: " + heading context + owner + text) vs the clause text alone.

@@ -26,8 +26,6 @@ Results: benchmarks/results/load.json and load.md (unless --no-save). Default ru
 """
 from __future__ import annotations
 
-import _common  # noqa: F401  (environment first)
-
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
 import itertools  # noqa: E402
@@ -47,9 +45,9 @@ from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 from urllib.parse import urlsplit  # noqa: E402
 
+import _common  # noqa: F401  (environment first)
 import httpx  # noqa: E402
 import psutil  # noqa: E402
-
 from _common import ROOT, latency_summary, machine_line, percentile, question_sets, rss_mb, verdict  # noqa: E402
 from bench_ask import MemorySampler, free_port, ingest_with_cli, server_env, stop, wait_ready  # noqa: E402
 
@@ -434,7 +432,7 @@ def main(argv: list[str] | None = None) -> int:
                 logs.append(log_path)
             sampler = MemorySampler(procs[0].pid, interval=0.25)
             sampler.start()
-            for (port, _), proc, log_path in zip(servers, procs, logs):
+            for (port, _), proc, log_path in zip(servers, procs, logs, strict=True):
                 with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=REQUEST_TIMEOUT_S) as client:
                     health = wait_ready(client, proc, log_path)
                     for question in warmup:

@@ -27,8 +27,6 @@ Results: benchmarks/results/scale.png, scale.md, scale.json (unless --no-save). 
 """
 from __future__ import annotations
 
-import _common  # noqa: F401  (environment first)
-
 import argparse  # noqa: E402
 import io  # noqa: E402
 import json  # noqa: E402
@@ -44,8 +42,8 @@ import zlib  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
+import _common  # noqa: F401  (environment first)
 import numpy as np  # noqa: E402
-
 from _common import ROOT, latency_summary, machine_line, question_sets, rss_mb, verdict  # noqa: E402
 from bench_load import code_version  # noqa: E402
 
@@ -116,7 +114,7 @@ class RealCostQueryEmbedder:
         self._real.embed_query(text)
         return self.standin.embed_query(text)
 
-    def embed_documents(self, texts: list[str]) -> np.ndarray:
+    def embed_documents(self, texts: list[str]) -> np.ndarray:  # noqa: ARG002 (the interface's signature)
         raise RuntimeError("this benchmark's query embedder does not embed documents")
 
 

@@ -9,14 +9,14 @@ figures go to evals/figures.json, which the README quotes and tests/integration/
 """
 from __future__ import annotations
 
-import _common  # noqa: F401  (environment first)
-
 import argparse
 import json
 
+import _common  # noqa: F401  (environment first)
 from _common import ROOT
-from bot.evaluate import evaluate, load_gold
 from fit_answerability import desk_for
+
+from bot.evaluate import evaluate, load_gold
 
 FIGURES = ROOT / "evals" / "figures.json"
 SETS = (("staff_knowledge", "knowledge", ROOT / "knowledge"), ("staff_corpus", "corpus", ROOT / "evals" / "corpus"))

@@ -16,8 +16,6 @@ The blind halves are never read here.
 """
 from __future__ import annotations
 
-import _common  # noqa: F401  (environment first)
-
 import argparse
 import hashlib
 import json
@@ -26,9 +24,10 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
+import _common  # noqa: F401  (environment first)
 import numpy as np
-
 from _common import ROOT
+
 from bot.answer import compose
 from bot.answering import model as fitted
 from bot.answering.features import NAMES
@@ -175,7 +174,7 @@ def main() -> None:
         print(f"  {t:4.2f}     {share:5.2f}     {precision:5.3f}   {n}")
     print(f"chosen: answered ≥ {answered} ({note}), related ≥ {related}")
     mean, scale, coef, intercept = fitted.fit(x, y, l2)
-    for name, c in sorted(zip(NAMES, coef), key=lambda nc: -abs(nc[1])):
+    for name, c in sorted(zip(NAMES, coef, strict=True), key=lambda nc: -abs(nc[1])):
         print(f"  {name:16} {c:+.3f}")
     if args.write:
         data = {"names": list(NAMES), "mean": mean.round(6).tolist(), "scale": scale.round(6).tolist(),

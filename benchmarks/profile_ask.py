@@ -8,8 +8,6 @@ The breakdown calls, from outside and in the same order, the steps `Retriever.re
 """
 from __future__ import annotations
 
-import _common  # noqa: F401  (environment first)
-
 import argparse  # noqa: E402
 import cProfile  # noqa: E402
 import io  # noqa: E402
@@ -21,6 +19,7 @@ from collections import defaultdict  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
+import _common  # noqa: F401  (environment first)
 from _common import KNOWLEDGE, latency_summary, machine_line, question_sets  # noqa: E402
 
 

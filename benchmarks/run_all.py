@@ -10,8 +10,6 @@ asserted: the machine is shared and noisy.
 """
 from __future__ import annotations
 
-import _common  # noqa: F401  (environment first)
-
 import argparse  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
@@ -23,6 +21,7 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
+import _common  # noqa: F401  (environment first)
 from _common import machine_line  # noqa: E402
 
 HERE = Path(__file__).resolve().parent

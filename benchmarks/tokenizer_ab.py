@@ -12,7 +12,7 @@ import bm25s
 import rjieba
 
 import ingest.lexical as lexical
-from bot.evaluate import Report, evaluate, load_gold
+from bot.evaluate import evaluate, load_gold
 from bot.service import build
 from ingest.settings import Settings
 

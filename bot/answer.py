@@ -5,17 +5,18 @@ Nothing is said that a clause does not say; when the rules don't cover a questio
 """
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field, replace
 from itertools import groupby
 from typing import Literal
 
 import prompts
+from bot.answering.intent import detect_intent
+from bot.answering.owners import best_owned, parties_asked, party_for_case
+from bot.answering.tuning import MAX_OWNERS, RELATED_MAX, SECOND_CLAUSE_RATIO, SECTION_TOPIC_SHARE
 from bot.knowledge import Knowledge, section_heading
 from bot.retrieve import Hit, Retrieval, owner_aliases
-from bot.answering.intent import detect_intent
-from bot.answering.tuning import MAX_OWNERS, RELATED_MAX, SECOND_CLAUSE_RATIO, SECTION_TOPIC_SHARE
-from bot.answering.owners import best_owned, parties_asked, party_for_case, responsible_parties
 from bot.support import Support
 from bot.terms import coverage, subject_weights
 from ingest.model import Clause
@@ -148,7 +149,7 @@ def _listed_owners(question: str, owners: list[str]) -> list[str]:
     """
     spans = sorted((_span(question, name), name) for name in owners)
     listed = [spans[0][1]]
-    for ((_, end), _), ((start, _), name) in zip(spans, spans[1:]):
+    for ((_, end), _), ((start, _), name) in itertools.pairwise(spans):
         if not _CONJUNCTION.fullmatch(question[end:start]):
             break
         listed.append(name)
@@ -236,7 +237,8 @@ def _contact(owner: str, knowledge: Knowledge, retrieval: Retrieval, marker: int
     # Two schools may both have a 总务处: the number comes from the document the question is about.
     docs = list(dict.fromkeys(h.clause.doc_id for h in retrieval.hits))
     clause = min(stating, key=lambda c: docs.index(c.doc_id) if c.doc_id in docs else len(docs))
-    contact = clause.contact if clause.contact and clause.contact in clause.text else PHONE.search(clause.text).group(0)
+    found = PHONE.search(clause.text)  # every stating clause holds a number; its own contact when it quotes it
+    contact = clause.contact if clause.contact and clause.contact in clause.text else found.group(0) if found else ""
     hit = next((h for h in retrieval.hits if h.clause.id == clause.id), Hit(clause, 0.0, 0.0, 0.0))
     lead = f"{owner}的联系电话是 {contact}。" if unit == owner else \
         f"规章中没有单列{owner}的联系电话；{unit}的联系电话是 {contact}。"

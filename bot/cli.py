@@ -83,13 +83,14 @@ def _desk(settings: Settings) -> DutyDesk:
     return build(settings)
 
 
-def _progress(items: Iterable, label: str, total: int) -> Iterable:
+def _progress(items: Iterable[Any], label: str, total: int) -> Iterable[Any]:
     """A progress bar on a terminal, nothing otherwise."""
     if not sys.stderr.isatty():
         return items
     from tqdm import tqdm
 
-    return tqdm(items, desc=label, total=total, unit="项", leave=False)
+    bar: Iterable[Any] = tqdm(items, desc=label, total=total, unit="项", leave=False)
+    return bar
 
 
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
@@ -120,7 +121,8 @@ def _print_failures(report: IngestReport) -> None:
 def _summary(report: IngestReport) -> str:
     """The ingest's one-line summary: documents by fate, clauses, seconds."""
     return (f"文档：新增 {len(report.added)}，更新 {len(report.updated)}，未变 {len(report.unchanged)}，"
-            f"删除 {len(report.removed)}，失败 {len(report.failed)}；条款 {report.clauses}（新嵌入 {report.embedded}）；"
+            f"删除 {len(report.removed)}，失败 {len(report.failed)}；"
+            f"条款 {report.clauses}（新嵌入 {report.embedded}）；"
             f"用时 {report.seconds:.1f} 秒")
 
 
@@ -137,7 +139,7 @@ def _print_outcome(report: IngestReport) -> None:
     print(_summary(report), file=sys.stderr, flush=True)
 
 
-def _first_start_progress(items: Iterable, label: str, total: int) -> Iterable:
+def _first_start_progress(items: Iterable[Any], label: str, total: int) -> Iterable[Any]:
     """`_progress`, announcing the first step: a first start ingests for ~15 s before it serves."""
     if label == "解析":  # the pipeline's first step: the number of files is known by now
         print(f"首次启动：正在为 {total} 份文件建立索引…", file=sys.stderr, flush=True)
@@ -186,9 +188,9 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
         settings = settings.model_copy(update={"knowledge_dir": args.knowledge})
     desk = _desk(settings)
     if args.knowledge:
-        report = desk.ingest(progress=_progress)
-        if report.failed:
-            _print_outcome(report)
+        ingested = desk.ingest(progress=_progress)
+        if ingested.failed:
+            _print_outcome(ingested)
     else:
         _ensure_index(desk)
     report = evaluate(desk, questions)
@@ -209,16 +211,17 @@ def _print_outcomes(report: Any) -> None:
             verdict += "✓" if o.refused else "✗"
         else:
             verdict += "✓" if o.first_cited else (f"@{o.rank}" if o.rank else "✗")
-        print(f"{o.gold.id:6} {o.gold.kind:7} {verdict:8} 负责方={o.owner or '-':10} {o.milliseconds:7.1f}ms  {o.gold.question}")
+        owner = o.owner or "-"
+        print(f"{o.gold.id:6} {o.gold.kind:7} {verdict:8} 负责方={owner:10} {o.milliseconds:7.1f}ms  {o.gold.question}")
 
 
-def _telegram(args: argparse.Namespace, settings: Settings) -> int:
+def _telegram(args: argparse.Namespace, settings: Settings) -> int:  # noqa: ARG001 (every command takes its args)
     from bot.telegram import run_polling
 
     return run_polling(settings)
 
 
-def _dingtalk(args: argparse.Namespace, settings: Settings) -> int:
+def _dingtalk(args: argparse.Namespace, settings: Settings) -> int:  # noqa: ARG001 (every command takes its args)
     from bot.dingtalk import run_stream  # imported late: needs the `dingtalk` extra
 
     return run_stream(settings)

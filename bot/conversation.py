@@ -8,7 +8,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 # Words that point back at the department or post of the previous answer.
-_BACK_REFERENCE = re.compile(r"他们|她们|该部门|这个部门|那个部门|该处室|这个处室|该岗位|这个岗位|那个岗位|这个人|那个人|此人|"
+_BACK_REFERENCE = re.compile(r"他们|她们|该部门|这个部门|那个部门|该处室|这个处室|"
+                             r"该岗位|这个岗位|那个岗位|这个人|那个人|此人|"
                              r"(?<![其吉])他(?!人|校|处)|她|其(?![他中余它实次间])")
 _MAX_CONVERSATIONS = 1000
 _TTL_SECONDS = 30 * 60
@@ -52,7 +53,7 @@ class Conversations:
         with self._lock:
             previous = self._turns.pop(conversation_id, None)
             fresh = previous is not None and time.monotonic() - previous.at <= self._ttl
-            kept = owner or (previous.owner if fresh else None)
+            kept = owner or (previous.owner if previous is not None and fresh else None)
             self._turns[conversation_id] = Turn(question, kept, time.monotonic())
             while len(self._turns) > self._limit:
                 self._turns.popitem(last=False)

@@ -35,7 +35,8 @@ MAX_NEAREST = 3
 MAX_COMMENTS = 10
 _NOT_WORD = re.compile(r"[\W_]+")
 _VECTOR_MEMO_MAX = 10_000
-CSV_COLUMNS = ("编号", "问题", "次数", "最近提问（UTC）", "状态", "没帮助", "处理状态", "最接近的条款", "其他说法", "留言")
+CSV_COLUMNS = ("编号", "问题", "次数", "最近提问（UTC）", "状态", "没帮助", "处理状态", "最接近的条款",
+               "其他说法", "留言")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run such a cell as a formula
 
 

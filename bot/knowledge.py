@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import threading
-from functools import lru_cache
-from pathlib import Path
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -54,7 +54,8 @@ class Knowledge:
 
     def __post_init__(self) -> None:
         self.by_id = {c.id: c for c in self.clauses}
-        self.aliases = {**default_vocabulary(), **(self.manifest.aliases if self.manifest else {})}  # the school's file wins
+        # The school's own alias file wins over the built-in vocabulary.
+        self.aliases = {**default_vocabulary(), **(self.manifest.aliases if self.manifest else {})}
         self.alias_pairs = alias_pairs(self.aliases)
         self.owners = _owners(self.clauses)
         # Clause context without layout spaces ("校    训" is 校训), for term matching; and all of it
@@ -133,7 +134,7 @@ class Knowledge:
             raise
         except Exception as exc:
             raise BackendUnavailableError(f"向量检索失败：{exc}") from exc
-        return [(i, 1.0 - float(d)) for i, d in zip(result["ids"][0], result["distances"][0])]
+        return [(i, 1.0 - float(d)) for i, d in zip(result["ids"][0], result["distances"][0], strict=True)]
 
     def _exact(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
         """Exact nearest neighbours over the in-memory vectors (loaded from chroma on first use)."""
@@ -147,7 +148,7 @@ class Knowledge:
         with self._matrix_lock:
             if self._matrix is None:
                 result = self.collection.get(include=["embeddings"])
-                rows = {clause_id: row for clause_id, row in zip(result["ids"], result["embeddings"])}
+                rows = dict(zip(result["ids"], result["embeddings"], strict=True))
                 missing = [c.id for c in self.clauses if c.id not in rows]
                 if missing:
                     raise BackendUnavailableError(f"向量库缺少 {len(missing)} 条条款的向量：请重新运行 dutydesk ingest")

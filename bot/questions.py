@@ -109,7 +109,8 @@ class QuestionLog:
         if state not in STATES:
             raise InvalidRequestError(f"状态只能是 {' / '.join(STATES)}")
         with self._connect() as db:
-            db.execute("INSERT OR REPLACE INTO gap_states VALUES (?, ?, ?)", (gap_id, state, (at or _now()).timestamp()))
+            db.execute("INSERT OR REPLACE INTO gap_states VALUES (?, ?, ?)",
+                       (gap_id, state, (at or _now()).timestamp()))
 
     # -- reading ----------------------------------------------------------------------------
     def asks(self, now: datetime | None = None) -> list[Ask]:

@@ -155,7 +155,7 @@ def _minmax(values: dict[str, float | None]) -> dict[str, float]:
     """Scale similarities to 0..1 over the candidates (a candidate the dense side missed gets 0)."""
     present = [v for v in values.values() if v is not None]
     if not present:
-        return {k: 0.0 for k in values}
+        return dict.fromkeys(values, 0.0)
     low, high = min(present), max(present)
     span = high - low or 1.0
     return {k: 0.0 if v is None else (v - low) / span for k, v in values.items()}

@@ -12,11 +12,10 @@ from bot.answering import model as fitted
 from bot.answering.features import asks_for_value, content_runs, measure, states_what_is_asked
 from bot.answering.intent import DUTIES, WHO, detect_intent
 from bot.answering.owners import best_owned, linked_owner, names_topic, parties_asked, party_for_case
+from bot.answering.tuning import VALUE_DEPTH
 from bot.knowledge import Knowledge, compact
 from bot.retrieve import Hit, Retrieval
-from bot.answering.tuning import VALUE_DEPTH
 from bot.terms import CONTEXT_CREDIT, subject_weights
-
 
 
 @dataclass

@@ -17,7 +17,8 @@ _STOPWORDS = frozenset("""
 对 和 与 及 或 在 给 被 把 让 做 进行 这 那 个 些 我 我们 你 您 他 她 它 他们 她们 都 也 就 还 又 再
 怎么办 东西 事 事情 方面 哪方面 具体 主要 一般 平时 现在 目前 已经 所有 各 每 么 啥 干 干什么 做什么
 你好 您好 谢谢 麻烦 请教 想问 问下 问问 知道 告诉 那个 这个 那些 这些 一些 里面 平常 通常
-分别 各自 别人 他人 自己 大家 地方 之前 之后 以前 以后 打算 准备 负责 部门 处室 岗位 职责 工作 学校 相关 有关 规定 要求 情况 问题 什么样 包括 包含 具有 哪一个 人
+分别 各自 别人 他人 自己 大家 地方 之前 之后 以前 以后 打算 准备 负责 部门 处室 岗位 职责 工作 学校
+相关 有关 规定 要求 情况 问题 什么样 包括 包含 具有 哪一个 人
 """.split())
 CONTEXT_CREDIT = 0.5  # a term found only in the clause's headings or owner counts this much
 # The frame of a how- or what-measures question: "如何加强X" and "X有哪些措施" ask about X. The rules
@@ -29,7 +30,8 @@ _FRAME = re.compile(
     r"(?:哪些|什么|何种|哪几项|哪几条|哪种|有何)(?:具体)?(措施|举措|做法|方法|途径|手段|材料|手续|资料)")
 # Separable verbs split by a duration or count: "请一周的假" is about 请假, "开两次会" about 开会.
 # Segmented, only the middle survives ("一周") and the question would be judged by it alone.
-_SPLIT_VERB = re.compile(r"([请休放开值加排上代调补])[了个的\d一二两三四五六七八九十百半几多天周星期月日小时次回长久整]{1,6}"
+_SPLIT_VERB = re.compile(r"([请休放开值加排上代调补])"
+                         r"[了个的\d一二两三四五六七八九十百半几多天周星期月日小时次回长久整]{1,6}"
                          r"([假会班课])")
 _SPLIT_WORDS = {"请假", "休假", "放假", "开会", "值班", "加班", "排班", "上课", "代课", "调课", "补课"}
 # "请两天假找谁批": the rule gives a range ("一天以上三天以内的，由分管副校长审批"), rarely the

@@ -75,7 +75,9 @@ def _drop_signatures(lines: list[tuple[int, str]]) -> list[tuple[int, str]]:
             continue
         drop.add(index)
         before = next((i for i in range(index - 1, -1, -1) if text[i]), None)
-        closing = before is not None and any(_SENTENCE.search(line) for line in text[:before])  # not a title
+        if before is None:
+            continue
+        closing = any(_SENTENCE.search(line) for line in text[:before])  # a line above that is not a title
         if closing and len(text[before]) <= _SIGNATURE_MAX and not _SENTENCE.search(text[before]):
             drop.add(before)
     return [line for index, line in enumerate(lines) if index not in drop]

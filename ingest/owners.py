@@ -14,10 +14,12 @@ _ROLE_HEADING = re.compile(
 )
 # A heading that is just a unit's name: "教务处", "心理咨询中心", "工会委员会".
 _UNIT_NAME = re.compile(r"^[\u4e00-\u9fff（）()]{0,12}" + alternation(UNIT_ENDINGS) + "$")
-_UNIT_WORK = re.compile(r"^(?P<owner>[^\s，。,；;:：]{2,40}?)(?:的)?(?:工作|工作计划|工作要点|工作安排|工作任务)[:：]?$")
+_UNIT_WORK = re.compile(r"^(?P<owner>[^\s，。,；;:：]{2,40}?)(?:的)?"
+                        r"(?:工作|工作计划|工作要点|工作安排|工作任务)[:：]?$")
 # Where a school's name or a term ends inside a long title: "XX中学", "2008学年第一学期".
 # (A school's name has a name before its kind: "中学高级教师" is a rank, not a school's post.)
-_SCHOOL_OR_TERM = re.compile(r"(?:[\u4e00-\u9fffA-Za-z0-9]{2,}?(?:中学|小学|学校|学院|大学|幼儿园|分校)|学期|学年|年度|\d{4}年)")
+_SCHOOL_OR_TERM = re.compile(r"(?:[\u4e00-\u9fffA-Za-z0-9]{2,}?(?:中学|小学|学校|学院|大学|幼儿园|分校)"
+                             r"|学期|学年|年度|\d{4}年)")
 _UNIT_PLAN = re.compile(r"(?:工作计划|工作要点|工作安排|工作总结)$")
 _LINE_OWNER = re.compile(r"^([\u4e00-\u9fff]{1,10}" + alternation((*UNIT_ENDINGS, *POST_ENDINGS)) + r")\s*[：:]\s*\S")
 # "教务处事务处图书馆工作职能": one file for several units names none of them for all its items.

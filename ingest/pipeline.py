@@ -9,21 +9,22 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from ingest.aliases import FILE_NAME as ALIAS_FILE
+from ingest.aliases import read_aliases
 from ingest.clean import clean, normalize_space
 from ingest.embed import Embedder
 from ingest.errors import DutyDeskError, LoadError
 from ingest.hanzi import simplified
 from ingest.ids import document_id
-from ingest.aliases import FILE_NAME as ALIAS_FILE
-from ingest.aliases import read_aliases
 from ingest.loaders import SUPPORTED_SUFFIXES, load_text
 from ingest.model import Clause, ParsedDocument
 from ingest.parse import parse
-from ingest.versions import reconcile_ids
 from ingest.store import FORMAT_VERSION, DocumentEntry, IndexStore, Manifest, embed_key, utc_now
+from ingest.versions import reconcile_ids
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ _ISO_DATE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})")
 _TITLE_LINE_MAX = 40
 MAX_DOCUMENT_BYTES = 10_000_000  # a rule document is kilobytes; tens of megabytes is a mistake or an attack
 
-Progress = Callable[[Iterable, str, int], Iterable]
+Progress = Callable[[Iterable[Any], str, int], Iterable[Any]]
 
 
 @dataclass
@@ -285,7 +286,7 @@ def _vectors(store: IndexStore, previous: Manifest | None, clauses: list[Clause]
     chunks = range(0, len(missing), step)
     for start in progress(chunks, "嵌入", len(chunks)) if progress else chunks:
         part = missing[start:start + step]
-        for key, vector in zip(part, embedder.embed_documents([texts[k] for k in part])):
+        for key, vector in zip(part, embedder.embed_documents([texts[k] for k in part]), strict=True):
             cache[key] = vector
     report.embedded = len(missing)
     return np.vstack([cache[k] for k in keys]) if keys else np.zeros((0, 384), np.float32)

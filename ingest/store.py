@@ -17,7 +17,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -45,7 +45,7 @@ _LOW_SPACE = 4 * 1024 * 1024  # bytes free below which a failed store write is p
 
 def utc_now() -> str:
     """Current time as an ISO-8601 UTC string."""
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 @dataclass
@@ -173,7 +173,7 @@ class IndexStore:
         found: dict[str, np.ndarray] = {}
         collection = self.collection(manifest.collection)
         result = collection.get(where={"embed_key": {"$in": sorted(keys)}}, include=["embeddings", "metadatas"])
-        for vector, meta in zip(result["embeddings"], result["metadatas"]):
+        for vector, meta in zip(result["embeddings"], result["metadatas"], strict=True):
             found[str(meta["embed_key"])] = np.asarray(vector, dtype=np.float32)
         return found
 
@@ -332,10 +332,11 @@ def _is_connection_error(exc: BaseException) -> bool:
     """Whether an exception (or its cause) says the server could not be reached."""
     import httpx
 
-    while exc is not None:
-        if isinstance(exc, (httpx.TransportError, ConnectionError, TimeoutError)):
+    current: BaseException | None = exc
+    while current is not None:
+        if isinstance(current, (httpx.TransportError, ConnectionError, TimeoutError)):
             return True
-        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+        current = current.__cause__ or current.__context__
     return False
 
 

@@ -24,7 +24,8 @@ DUTIES = re.compile(r"(?:有哪些|有什么|是什么|包括哪些|包括什么
 # Whom something is handed or reported to: a verb of handing over, then where or to whom ("材料交哪儿",
 # "报给局里哪个科"), or to whom, then the verb ("该跟谁说", "找谁报备"). A question of this form asks who
 # receives it, which the rules name after 交/报/向/送, not as the sentence's actor.
-RECIPIENT = re.compile(r"(?:交|报|送|递|上报|上交|报告|汇报|反映|报备|申请)(?:给|到|至|去|向)?(?:(?![在是])[^，。？?！!\s]){0,4}?(?:哪|谁)|"
+RECIPIENT = re.compile(r"(?:交|报|送|递|上报|上交|报告|汇报|反映|报备|申请)(?:给|到|至|去|向)?"
+                       r"(?:(?![在是])[^，。？?！!\s]){0,4}?(?:哪|谁)|"
                        r"(?:跟|向|给|和|找)(?:谁|哪)[^，。？?！!\s]{0,6}?(?:说|讲|报|交|送|汇报|反映|报告|报备|申请|签)")
 CONTACT = re.compile(r"电话|联系方式|怎么联系|如何联系|号码|手机|分机")
 _BARE = re.compile(r"[\W_]+")  # punctuation and spaces around a bare name

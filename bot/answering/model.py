@@ -34,7 +34,8 @@ class Model:
     def probability(self, figures: list[float]) -> float:
         """P(the clause answers the question), from the figures (in features.NAMES order) it was fitted on."""
         used = [figures[NAMES.index(name)] for name in self.names]
-        z = self.intercept + sum(c * (x - m) / s for c, x, m, s in zip(self.coef, used, self.mean, self.scale))
+        terms = zip(self.coef, used, self.mean, self.scale, strict=True)
+        z = self.intercept + sum(c * (x - m) / s for c, x, m, s in terms)
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
     def status(self, probability: float) -> str:
@@ -54,7 +55,8 @@ def load(path: Path = MODEL_PATH) -> Model:
                  float(data["intercept"]), float(data["thresholds"]["answered"]), float(data["thresholds"]["related"]))
 
 
-def fit(x: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 50) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+def fit(x: np.ndarray, y: np.ndarray, l2: float = 1.0,
+        steps: int = 50) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """Logistic regression by Newton's method on standardised columns: (mean, scale, coef, intercept)."""
     mean = x.mean(axis=0)
     scale = x.std(axis=0)

@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from bot.retrieve import Hit, Retrieval
 from bot.answering.intent import asks_recipient
 from bot.answering.tuning import LINK_DEPTH, NEAR_EQUAL, SUBJECT_MAX, WHO_DEPTH, WHO_FLOOR
+from bot.retrieve import Hit, Retrieval
 from ingest.hanzi import simplified
 from ingest.lexicon import ROLE_ENDINGS
 from ingest.model import Clause
@@ -32,7 +32,8 @@ _TEXT_OWNER = [
     # "学校主要负责人对校园安全工作全面负责": a party answering for a whole field.
     re.compile(r"(?:^|[，。；,;])" + _NAME + r"对[^，。；,;]{1,24}?负责"),
     # "向治安责任人汇报", "转告有关领导", "统一交至组织部": whom to report or hand it to handles it.
-    re.compile(r"(?:向|转告|告知|交至|交到|送至|送到|上交|交给|报送)" + _NAME + r"(?=$|[，。；,;汇报报告申请提出反映请假])"),
+    re.compile(r"(?:向|转告|告知|交至|交到|送至|送到|上交|交给|报送)" + _NAME
+               + r"(?=$|[，。；,;汇报报告申请提出反映请假])"),
     # "…，体育组负责具体组织", "保卫科应立即报警", "各级卫生防疫站，对学校卫生工作承担下列任务":
     # a party opening a sentence or a clause of it.
     # A name holds no 由/有 ("教研活动有教研组长负责" names 教研组长, found by the 有 pattern above).
@@ -77,7 +78,8 @@ def _named(clause: Clause, known: set[str], patterns: Iterable[re.Pattern[str]],
             start, end = match.span(1)
             form = text[start:end]  # matched in simplified characters; named as the rules write it
             if trim and not (form in known or form.endswith(ROLE_ENDINGS)):
-                end = start + max((i for i in range(2, len(form)) if form[:i].endswith(ROLE_ENDINGS)), default=len(form))
+                ends = (i for i in range(2, len(form)) if form[:i].endswith(ROLE_ENDINGS))
+                end = start + max(ends, default=len(form))
                 form = text[start:end]
             name = clause.text[start:end]
             if (name in known or form in known or form.endswith(ROLE_ENDINGS)) and name not in found:

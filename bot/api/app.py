@@ -65,7 +65,7 @@ async def _dutydesk_error(request: Request, exc: DutyDeskError) -> JSONResponse:
     return JSONResponse(status_code=exc.status_code, content={"detail": exc.message}, headers=headers)
 
 
-async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:  # noqa: ARG001 (FastAPI's handler signature)
     """422 with the fields at fault, without echoing the (possibly huge) input back."""
     errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
               for e in exc.errors()]

@@ -15,7 +15,8 @@ HTTP_FRONTS = ("api", "web")  # the fronts that ask over HTTP; anything else cou
 
 def get_desk(request: Request) -> DutyDesk:
     """The DutyDesk the app was built with."""
-    return request.app.state.desk
+    desk: DutyDesk = request.app.state.desk
+    return desk
 
 
 Desk = Annotated[DutyDesk, Depends(get_desk)]

@@ -127,7 +127,7 @@ class DeskHandler(ChatbotHandler):
 def _parse(data: object) -> ChatbotMessage | None:
     """The SDK's message model of a callback's data; None (logged) when it is not a bot message."""
     try:
-        return ChatbotMessage.from_dict(data)  # type: ignore[arg-type]
+        return ChatbotMessage.from_dict(data)
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
         log.warning("ignored a DingTalk callback that is not a bot message: %s", type(exc).__name__)
         return None

@@ -101,7 +101,7 @@ class StreamClient(DingTalkStreamClient):
         warning the SDK logs for every SYSTEM topic but `disconnect`."""
         headers = json_message.get("headers") or {}
         if json_message.get("type") != SystemMessage.TYPE or headers.get("topic") != PING_TOPIC:
-            return await super().route_message(json_message)
+            return str(await super().route_message(json_message))
         ack = await self.system_handler.raw_process(SystemMessage.from_dict(json_message))
         await self.websocket.send(json.dumps(ack.to_dict()))
         return ""

@@ -207,7 +207,8 @@ class LLMAnswerer:
         if isinstance(exc, TimeoutError):
             reason = f"no reply within {self.settings.llm_timeout_s:g} s"
         else:
-            reason = redact(f"{type(exc).__name__}: {exc}", self._key)[:300]  # redact first: a cut key would slip through
+            # Redact first: a key cut in half by the length limit would slip through.
+            reason = redact(f"{type(exc).__name__}: {exc}", self._key)[:300]
         log.warning("LLM %s failed, using the extractive answer: %s", step, reason)
 
     def close(self) -> None:

@@ -119,7 +119,7 @@ async def feedback_button(update: Update, context: DeskContext) -> None:
     await query.answer(FEEDBACK_THANKS)
 
 
-async def stale_button(update: Update, context: DeskContext) -> None:
+async def stale_button(update: Update, context: DeskContext) -> None:  # noqa: ARG001 (the handler signature)
     """A button whose data we don't know (an old keyboard)."""
     if update.callback_query:
         await update.callback_query.answer(STALE_BUTTON, show_alert=True)

@@ -13,7 +13,6 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from telegram import Update
 from telegram.error import TelegramError
-from telegram.ext import Application
 
 from bot.service import DutyDesk
 from bot.telegram.app import (
@@ -23,6 +22,7 @@ from bot.telegram.app import (
     config_problem,
     post_init,
 )
+from bot.telegram.context import DeskApplication
 from ingest.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ class _Webhook:
 
     def __init__(self, settings: Settings, url: str, secret: str) -> None:
         self.settings, self.url, self.secret = settings, url, secret
-        self.application: Application | None = None
+        self.application: DeskApplication | None = None
 
     def lifespan(self, inner: Callable[[Any], AbstractAsyncContextManager[Any]],
                  desk: DutyDesk | None) -> Callable[[Any], AbstractAsyncContextManager[Any]]:

@@ -6,6 +6,7 @@ import io
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import cast
 
 from docx import Document as open_docx
 from docx.exceptions import PythonDocxError
@@ -13,6 +14,7 @@ from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml.ns import qn
 from docx.oxml.xmlchemy import BaseOxmlElement
 from docx.parts.document import DocumentPart
+from docx.parts.numbering import NumberingPart
 from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
 from docx.types import ProvidesStoryPart
@@ -169,7 +171,8 @@ class _DocxNumbering:
 
     def __init__(self, part: DocumentPart) -> None:
         try:
-            root: BaseOxmlElement | None = part.part_related_by(RT.NUMBERING).element
+            numbering = cast(NumberingPart, part.part_related_by(RT.NUMBERING))
+            root: BaseOxmlElement | None = numbering.element
         except KeyError:  # a document without lists has no numbering part
             root = None
         self._levels: dict[str, dict[int, _ListLevel]] = {}  # abstract list id → its levels

@@ -281,7 +281,7 @@ def test_csv_download_sends_the_token(browser: WebDriver, site: Site, tmp_path: 
     open_gaps(browser)
     gap_card(browser, REFUSED)
     browser.find_element(By.ID, "gaps-csv").click()
-    wait(browser).until(lambda d: [p for p in folder.glob("*.csv")])
+    wait(browser).until(lambda d: list(folder.glob("*.csv")))
     [saved] = folder.glob("*.csv")
     assert saved.name.startswith("未答问题-")
     wait(browser).until(lambda d: REFUSED in saved.read_text(encoding="utf-8-sig"))  # (written as it arrives)

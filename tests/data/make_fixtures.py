@@ -25,7 +25,7 @@ from pypdf import PdfReader, PdfWriter
 from pypdf.generic import ArrayObject, ByteStringObject
 
 HERE = Path(__file__).resolve().parent
-FIXED_TIME = dt.datetime(2024, 9, 1, 8, 0, 0, tzinfo=dt.timezone.utc)
+FIXED_TIME = dt.datetime(2024, 9, 1, 8, 0, 0, tzinfo=dt.UTC)
 FONT_CANDIDATES = (
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
     "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",

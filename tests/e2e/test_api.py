@@ -11,7 +11,6 @@ from typing import Any
 import httpx
 import pytest
 
-
 pytestmark = pytest.mark.slow
 
 CITATION_KEYS = {"id", "document", "section", "owner", "label", "text", "quote", "source", "sha256", "score"}
@@ -251,7 +250,7 @@ def test_concurrent_questions_get_the_same_answers(client: httpx.Client) -> None
     expected = {q: ask(client, q) for q in set(questions)}
     with ThreadPoolExecutor(max_workers=8) as pool:
         bodies = list(pool.map(lambda q: client.post("/ask", json={"question": q}), questions))
-    for question, response in zip(questions, bodies):
+    for question, response in zip(questions, bodies, strict=True):
         assert response.status_code == 200
         got, want = response.json(), expected[question]
         assert (got["answer"], [c["id"] for c in got["citations"]]) == \

@@ -231,7 +231,7 @@ def test_ask_json_is_the_api_json(cli: Callable[..., Any], client: httpx.Client,
     for key in ("answer", "refused", "mode", "owner"):
         assert printed[key] == served[key], key
     assert len(printed["citations"]) == len(served["citations"])
-    for mine, theirs in zip(printed["citations"], served["citations"]):
+    for mine, theirs in zip(printed["citations"], served["citations"], strict=True):
         assert set(mine) == set(theirs)
         assert {k: v for k, v in mine.items() if k != "score"} == {k: v for k, v in theirs.items() if k != "score"}
         assert type(mine["score"]) is type(theirs["score"])

@@ -20,8 +20,20 @@ from typing import Any
 
 import httpx
 import pytest
-from deploy_topology import (NEW_PHONE, OLD_PHONE, PHONE_QUESTION, ApiServer, deploy_env, dutydesk_command,
-                             manifest, poll, run_dutydesk, small_corpus, stop, write_corpus)
+from deploy_topology import (
+    NEW_PHONE,
+    OLD_PHONE,
+    PHONE_QUESTION,
+    ApiServer,
+    deploy_env,
+    dutydesk_command,
+    manifest,
+    poll,
+    run_dutydesk,
+    small_corpus,
+    stop,
+    write_corpus,
+)
 
 from bot.service import DutyDesk
 from ingest.settings import Settings

@@ -28,8 +28,21 @@ from urllib.parse import urlparse
 import httpx
 import pytest
 import yaml
-from deploy_topology import (NEW_PHONE, OLD_PHONE, PHONE_QUESTION, ROOT, ApiServer, ChromaServer, deploy_env,
-                             free_port, manifest, poll, run_dutydesk, small_corpus, write_corpus)
+from deploy_topology import (
+    NEW_PHONE,
+    OLD_PHONE,
+    PHONE_QUESTION,
+    ROOT,
+    ApiServer,
+    ChromaServer,
+    deploy_env,
+    free_port,
+    manifest,
+    poll,
+    run_dutydesk,
+    small_corpus,
+    write_corpus,
+)
 
 COMPOSE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
@@ -172,7 +185,7 @@ def test_every_long_running_service_has_a_health_check(compose: dict[str, Any],
 def stages(dockerfile: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
     """The Dockerfile's build stages, each from its FROM on."""
     starts = [i for i, (keyword, _) in enumerate(dockerfile) if keyword == "FROM"]
-    return [dockerfile[start:end] for start, end in zip(starts, [*starts[1:], len(dockerfile)])]
+    return [dockerfile[start:end] for start, end in zip(starts, [*starts[1:], len(dockerfile)], strict=True)]
 
 
 def test_dockerfile_builds_the_engine_from_source_without_shipping_a_compiler(

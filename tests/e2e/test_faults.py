@@ -23,8 +23,22 @@ from typing import Any
 
 import httpx
 import pytest
-from deploy_topology import (NEW_PHONE, OLD_PHONE, PHONE_QUESTION, ApiServer, ChromaServer, deploy_env,
-                             dutydesk_command, kill, manifest, poll, run_dutydesk, small_corpus, stop, write_corpus)
+from deploy_topology import (
+    NEW_PHONE,
+    OLD_PHONE,
+    PHONE_QUESTION,
+    ApiServer,
+    ChromaServer,
+    deploy_env,
+    dutydesk_command,
+    kill,
+    manifest,
+    poll,
+    run_dutydesk,
+    small_corpus,
+    stop,
+    write_corpus,
+)
 
 import ingest.store as store_module
 from bot.service import DutyDesk

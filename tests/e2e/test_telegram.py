@@ -29,10 +29,10 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
-from uvicorn_thread import serve_in_thread
 from fastapi import FastAPI
 from pydantic import SecretStr
 from telegram.ext import Application
+from uvicorn_thread import serve_in_thread
 
 from bot.api import create_app
 from bot.chat.messages import APOLOGY, FEEDBACK_GONE, FEEDBACK_THANKS, TOO_FAST

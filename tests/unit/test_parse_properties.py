@@ -12,7 +12,7 @@ Deterministic: `derandomize=True`, no example database; modest `max_examples`, n
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -129,7 +129,7 @@ def made_of_pieces(text: str, pieces: tuple[str, ...]) -> bool:
     concatenation is again one), so only the choice of piece is searched.
     """
 
-    @lru_cache(maxsize=None)
+    @cache
     def rest_ok(pos: int, first: int) -> bool:
         if pos == len(text):
             return True

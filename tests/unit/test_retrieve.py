@@ -1,12 +1,12 @@
 """bot.retrieve (owners, blending), bot.terms (key terms, coverage) and bot.support (refusal)."""
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import numpy as np
 import pytest
 
+from bot.answering.features import states_what_is_asked
 from bot.retrieve import (
     OWNER_BONUS,
     Hit,
@@ -17,7 +17,6 @@ from bot.retrieve import (
     mentioned_owners,
     owner_aliases,
 )
-from bot.answering.features import states_what_is_asked
 from bot.service import DutyDesk
 from bot.terms import (
     CONTEXT_CREDIT,
@@ -46,7 +45,7 @@ def hit(text: str, dense: float = 0.9, covered: float = 1.0, owner: str | None =
 def retrieval(question: str, hits: list[Hit], owners: tuple[str, ...] = (),
               weights: dict[str, float] | None = None) -> Retrieval:
     """A retrieval whose weights default to one unit per key term of the question."""
-    chosen = {t: 1.0 for t in key_terms(question)} if weights is None else weights
+    chosen = dict.fromkeys(key_terms(question), 1.0) if weights is None else weights
     return Retrieval(question, hits, list(owners), chosen)
 
 
