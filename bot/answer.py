@@ -82,8 +82,14 @@ def _related(retrieval: Retrieval, knowledge: Knowledge, support: Support, limit
     first = [support.hit] if support.hit else []
     hits = _topic_section(retrieval, knowledge, limit) or \
         list({h.clause.id: h for h in [*first, *retrieval.hits]}.values())[:limit]
-    lines = [_RELATED_LEAD] + [f"{n}. 《{h.clause.document}》{_quote(h, n)}" for n, h in enumerate(hits, start=1)]
+    lines = [_RELATED_LEAD] + [f"{n}. {_where(h.clause)}{_quote(h, n)}" for n, h in enumerate(hits, start=1)]
     return Answer(text="\n".join(lines), citations=hits, status="related")
+
+
+def _where(clause: Clause) -> str:
+    """The document and the heading a closest clause sits under: who-askers see whose duty it is."""
+    heading = clause.section[-1] if clause.section and clause.section[-1] != clause.document else ""
+    return f"《{clause.document}》{heading}：" if heading else f"《{clause.document}》"
 
 
 def _only_asks_how_to_reach(support: Support) -> bool:

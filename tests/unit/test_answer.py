@@ -284,6 +284,21 @@ def test_fact_quotes_the_best_clause_and_a_close_runner_up(small_desk: DutyDesk)
     check_markers(result)
 
 
+def test_related_names_the_heading_each_closest_clause_sits_under(small_desk: DutyDesk) -> None:
+    """A who-asker told "not clearly stated" still sees whose duty list each closest clause is in."""
+    knowledge = small_desk.knowledge()
+    retrieval = small_desk.retriever.retrieve(knowledge, "学生校服归谁管？")
+    result = compose(retrieval, knowledge, Support("related", 0.5, retrieval.hits[0]))
+    assert result.status == "related" and result.citations
+    for number, hit in enumerate(result.citations, start=1):
+        clause = hit.clause
+        where = f"《{clause.document}》{clause.section[-1]}：" if clause.section[-1] != clause.document \
+            else f"《{clause.document}》"
+        assert f"{number}. {where}「{clause.quoted()}」[{number}]" in result.text
+    assert any(h.clause.section[-1] != h.clause.document for h in result.citations)  # a heading is shown
+    check_markers(result)
+
+
 def test_fact_quotes_the_clause_that_states_the_value_asked_for_first(small_desk: DutyDesk) -> None:
     knowledge = small_desk.knowledge()
     retrieval = small_desk.retriever.retrieve(knowledge, "病假需要什么证明？")
