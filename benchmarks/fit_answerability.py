@@ -41,7 +41,10 @@ CACHE = ROOT / ".cache" / "fit"
 # features.NAMES are the figures left after backward elimination on the tune halves' cross-fitted
 # log-loss (2026-12-04: 0.437 with 21 figures → 0.4135 with these 13). Dropped, in order:
 # bigram_coverage, unknown_share, lexical_top, who_in_text, value_asked, lexical, dense_top,
-# known_coverage.
+# known_coverage. Tried 2026-12-05 and not kept (log-loss 0.4384 → in brackets): dense figures of a
+# clause only BM25 found taken at the pool's lowest similarity instead of 0 (0.4485), the coverage of
+# the clause's best comma-separated segment (0.4388), who-question answered by a heading's owner (0.4384,
+# weight 0: who_party already holds it).
 EVALS = ROOT / "evals"
 TARGET_PRECISION = 0.95
 RELATED_FLOOR = 0.02
