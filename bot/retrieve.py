@@ -1,6 +1,7 @@
 """Hybrid retrieval: BM25 over character n-grams + dense vectors, fused by rank, owner-aware."""
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -23,6 +24,8 @@ COVERAGE_WEIGHT = 0.6
 OWNER_BONUS = 0.1  # a clause of the owner the question names outranks a stranger's similar clause
 ARTICLE_BONUS = 1.0  # the 第X条 a question cites outranks any clause that merely resembles the question
 _ALIAS_SUFFIXES = ("人员", "主任", "员")  # "出纳" names 出纳员, "后勤处" names 后勤处主任
+# A regulation names a body with its jurisdiction ("县级以上人民政府公安机关"); people say "公安机关".
+_JURISDICTION = re.compile(r"^(?:(?:地方)?各级|(?:县|市|省|设区的市)级?以上)?(?:地方)?(?:人民政府)?")
 
 
 @dataclass
@@ -50,15 +53,20 @@ class Retrieval:
 
 
 def owner_aliases(name: str) -> list[str]:
-    """The names a question may use for an owner: the name, and without a generic post suffix.
+    """The names a question may use for an owner: the name, without its jurisdiction, without a generic
+    post suffix.
 
     In simplified characters, as questions are: "教務處" is asked about as "教务处".
     """
     name = simplified(name)
     aliases = [name]
-    for suffix in _ALIAS_SUFFIXES:
-        if name.endswith(suffix) and len(name) - len(suffix) >= 2:
-            aliases.append(name[: -len(suffix)])
+    body = _JURISDICTION.sub("", name, count=1)
+    if len(body) >= 2 and body != name:
+        aliases.append(body)
+    for alias in list(aliases):
+        for suffix in _ALIAS_SUFFIXES:
+            if alias.endswith(suffix) and len(alias) - len(suffix) >= 2:
+                aliases.append(alias[: -len(suffix)])
     return aliases
 
 

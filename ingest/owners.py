@@ -4,14 +4,17 @@ from __future__ import annotations
 import re
 
 from ingest.hanzi import simplified
-from ingest.lexicon import LISTED_UNITS, POST_ENDINGS, UNIT_ENDINGS, alternation
+from ingest.lexicon import LISTED_UNITS, POST_ENDINGS, ROLE_ENDINGS, UNIT_ENDINGS, alternation
 from ingest.numbering import split_label
 
 # "班主任岗位职责", "教务处工作职责：", "中学高级教师任职条件及岗位职责", "图书馆职能".
 _ROLE_HEADING = re.compile(
     r"^(?P<owner>[^\s，。,；;:：]{1,20}?)(?:任职条件及|的)?"
-    r"(?:岗位职责|工作职责|工作职能|主要职责|职责范围|职责|职能|工作守则|守则|工作要求)[:：]?$"
+    r"(?P<kind>岗位职责|工作职责|工作职能|主要职责|职责范围|职责|职能|工作守则|守则|工作要求)[:：]?$"
 )
+# "学校卫生工作要求", "学生守则": rules and requirements are also written about a topic or about
+# students; such a heading names an owner only when the name ends like a unit's or a post's (门卫工作守则).
+_TOPIC_KINDS = ("工作守则", "守则", "工作要求")
 # A heading that is just a unit's name: "教务处", "心理咨询中心", "工会委员会".
 _UNIT_NAME = re.compile(r"^[\u4e00-\u9fff（）()]{0,12}" + alternation(UNIT_ENDINGS) + "$")
 _UNIT_WORK = re.compile(r"^(?P<owner>[^\s，。,；;:：]{2,40}?)(?:的)?"
@@ -31,6 +34,11 @@ _CONTACT_KEY = re.compile(r"(?:电话|联系方式|联系人|手机|热线|邮�
 _COLLECTIVE = re.compile(r"各|^(?:学校|本校|全校|我校)$")
 _GENERIC = frozenset({"部门", "岗位", "工作", "主要", "本部门", "本岗位", "基本", "具体", "日常", "管理", "工作人员",
                       "相关部门", "有关部门", "其他部门", "各部门", "成员", "组员", "人员"})
+# A line that announces a list of duties or tasks ("承担下列任务：", "其职责是：", "的主要任务是：").
+_DUTY_LEAD_IN = re.compile(r"(?:(?:下列|以下|如下)(?:任务|职责|职能|工作)|(?:职责|任务|职能)(?:是|为|如下|包括))[:：]$")
+# Its subject: a name ending like a unit, post or body, at the start of the line ("各级卫生防疫站，").
+_LEAD_ACTOR = re.compile(r"^(?:各级|各)?(?P<name>[\u4e00-\u9fff]{2,20}?" + alternation(ROLE_ENDINGS)
+                         + r")(?=[，,在对的应负承履行其主])")
 _NAME_PUNCT = re.compile(r"[，。；：！？,.;:!?]")
 _NAME_MAX = 20
 PHONE = re.compile(r"(?<!\d)(?:0\d{2,3}[-－—]?\d{7,8}|1[3-9]\d{9})(?:转\d{1,5})?(?!\d)")
@@ -45,7 +53,8 @@ def owner_from_heading(title: str) -> str | None:
         # "部门职责", "工作职责", "各部门职责": a section of whoever the enclosing heading names.
         owner = _without_school(title[match.start("owner"):match.end("owner")])
         generic = _COLLECTIVE.search(name) or name in _GENERIC or _SEVERAL_UNITS.match(simplified(owner))
-        return None if generic else owner
+        topic = match.group("kind") in _TOPIC_KINDS and not name.endswith(ROLE_ENDINGS)
+        return None if generic or topic else owner
     if len(title) >= 2 and _UNIT_NAME.match(simplified(title)):
         # "领导小组" over "组长：校长 / 总务处：负责…" lists a body's members; each line names its own owner.
         return None if simplified(title).endswith("小组") else title
@@ -61,6 +70,23 @@ def owner_from_heading(title: str) -> str | None:
     if len(name) >= 2 and _UNIT_NAME.match(name) and not _COLLECTIVE.search(name):
         return title[match.start("owner") + start:match.end("owner")]
     return None
+
+
+def owner_from_lead_in(text: str) -> str | None:
+    """The body a lead-in gives a list of duties to ("各级卫生防疫站，对学校卫生工作承担下列任务：",
+    "县以上卫生行政部门对学校卫生工作行使监督职权。其职责是：", "…保健机构的主要任务是："), or None.
+
+    The list's items are that body's duties, as a post's items under "X岗位职责" are the post's.
+    """
+    text = simplified(text.strip())
+    if not _DUTY_LEAD_IN.search(text):
+        return None
+    match = _LEAD_ACTOR.match(text)
+    if not match:
+        return None
+    name = match.group("name")
+    name = name[name.rfind("的") + 1:]  # "区域性的中小学生卫生保健机构": the body, not its description
+    return name if len(name) >= 2 and name not in _GENERIC else None
 
 
 def line_owner(text: str) -> str | None:

@@ -17,7 +17,14 @@ from ingest.drafts import Draft, Frame, to_clauses
 from ingest.hanzi import simplified
 from ingest.model import Clause
 from ingest.numbering import Numbered, split_label
-from ingest.owners import is_contact_key, is_unit_plan, looks_like_name, owner_from_heading, owner_from_table_key
+from ingest.owners import (
+    is_contact_key,
+    is_unit_plan,
+    looks_like_name,
+    owner_from_heading,
+    owner_from_lead_in,
+    owner_from_table_key,
+)
 from ingest.tables import TableRow, is_table_line, parse_table
 
 _TERMINAL = "。！？!?；;…"
@@ -33,11 +40,17 @@ _EMIT_HEADING_MIN = 12  # a numbered heading this long carries content of its ow
 _FIELD_LINE = re.compile(r"^[^，。,；;：:\s]{1,4}(?: [^，。,；;：:\s]{1,4})?\s*[：:]")
 
 
+_HOLDING = ("md", "plain", "title", "chapter", "jie")  # kinds of section a plain heading opens inside
+
+
 @dataclass
 class _State:
     stack: list[Frame] = field(default_factory=list)
     drafts: list[Draft] = field(default_factory=list)
     blank_since_draft: bool = False
+    # Stack depth at which the last 第X条 sat. What opens after it (a lead-in "…的主要任务是：" and its
+    # items) is inside that article, and the next article closes it.
+    article_base: int | None = None
 
 
 def parse(doc: CleanText, path: str, title: str, doc_id: str) -> list[Clause]:
@@ -204,7 +217,8 @@ def _open_plain(state: _State, text: str) -> None:
     """A plain heading: sibling of the open plain heading of the same shape, else a child."""
     _close_draft(state)
     title = text.rstrip(":：")
-    frame = Frame(title=title, kind="plain", owner=owner_from_heading(title), colon=title != text)
+    frame = Frame(title=title, kind="plain", owner=owner_from_heading(title) or owner_from_lead_in(text),
+                  colon=title != text)
     sibling = _find(state.stack, lambda f: f.kind == "plain" and f.signature() == frame.signature())
     if sibling is None and state.stack and state.stack[-1].kind == "plain" and state.stack[-1].has_content:
         sibling = len(state.stack) - 1  # a heading after the last one's items is its sibling, not its child
@@ -212,7 +226,8 @@ def _open_plain(state: _State, text: str) -> None:
         del state.stack[sibling:]
     else:
         # A title that names an owner ("宿舍管理中心" over its preamble) stays: its owner holds for the file.
-        while state.stack and state.stack[-1].kind not in ("md", "plain", "title") and state.stack[-1].has_content:
+        # A chapter (第X章, 第X节) holds whatever comes before the next one, plain headings included.
+        while state.stack and state.stack[-1].kind not in _HOLDING and state.stack[-1].has_content:
             state.stack.pop()
     state.stack.append(frame)
 
@@ -230,9 +245,11 @@ def _take_numbered(lines: list[tuple[int, str]], index: int, state: _State, item
     number = lines[index][0]
     _close_draft(state)
     _pop_to_sibling(state, item)
+    if item.style == "article":
+        state.article_base = len(state.stack)
     if item.style in ("chapter", "jie") or _has_children(lines, index, state, item):
         frame = Frame(title=lines[index][1], kind=item.style, number=item.number,
-                      owner=owner_from_heading(item.rest))
+                      owner=owner_from_heading(item.rest) or owner_from_lead_in(item.rest))
         if item.style == "article" or len(item.rest) > _EMIT_HEADING_MIN or not _looks_like_heading(item.rest):
             _emit(state, item.rest, item.label, number, item.spaced)
             _close_draft(state)
@@ -255,6 +272,8 @@ def _pop_to_sibling(state: _State, item: Numbered) -> None:
         previous = _find(state.stack, same)
     if previous is None and item.style == "chapter":
         previous = _find(state.stack, lambda f: f.kind in ("chapter", "jie"))
+    if previous is None and item.style == "article" and item.number != 1 and state.article_base is not None:
+        previous = state.article_base  # the last article was a plain clause: close what opened inside it
     if previous is not None:
         del state.stack[previous:]
 
@@ -272,6 +291,8 @@ def _has_children(lines: list[tuple[int, str]], index: int, state: _State, item:
         return item.style != "article" and _looks_like_heading(item.rest) and not _follows_sibling_item(state, item)
     if child.style == item.style or child.style == "bullet" and item.style == "bullet":
         return False
+    if child.style == "article" and state.article_base is not None and len(state.stack) > state.article_base:
+        return False  # an item inside an article is followed by the next article, never owns it
     in_stack = any(frame.kind == child.style for frame in state.stack)
     return not in_stack or child.number == 1
 

@@ -34,7 +34,9 @@ log = logging.getLogger(__name__)
 # Bump when the clause format or the parser's output changes: forces a re-parse (vectors of unchanged
 # texts are reused). 4: traditional characters are matched as simplified (BM25 tokens, 崗位職責, 第X條).
 # 6: a clause knows whether its label is followed by a space, so quotes keep the source's spacing.
-FORMAT_VERSION = 6
+# 7: a topic's requirements or rules ("学校卫生工作要求") no longer name an owner; a lead-in that gives a
+# body a list of duties ("各级卫生防疫站，对学校卫生工作承担下列任务：") owns its items.
+FORMAT_VERSION = 7
 _COLLECTION_PREFIX = "dutydesk_g"
 _MANIFEST = "manifest.json"
 _HISTORY = "history.jsonl"

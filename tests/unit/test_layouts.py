@@ -57,6 +57,25 @@ def test_a_list_of_tasks_is_not_a_heading_and_the_unit_keeps_its_items() -> None
     assert reception.owner == "校务办公室"
 
 
+def test_the_next_article_closes_a_lead_in_list_inside_the_last_one() -> None:
+    # 第二十一条 is one paragraph, then "…的主要任务是：" with items (一)-(三); 第二十二条 follows.
+    clauses = parsed("学校卫生工作条例（1990年国家教委卫生部令）.md")
+    chapter = "第三章 学校卫生工作管理"
+    article_22 = next(c for c in clauses if c.label == "第二十二条")
+    assert article_22.section[-1] == chapter
+    lead_in = "第二十六条 各级卫生防疫站，对学校卫生工作承担下列任务："
+    items = [c for c in clauses if c.section[-1:] == (lead_in,)]
+    assert [c.label for c in items] == ["(一)", "(二)", "(三)", "(四)"]
+    assert all(c.section[-2] == chapter for c in items)
+    assert {c.owner for c in items} == {"卫生防疫站"}  # the body the lead-in gives the tasks to
+
+
+def test_a_topics_requirements_name_no_owner() -> None:
+    clauses = parsed("学校卫生工作条例（1990年国家教委卫生部令）.md")
+    water = next(c for c in clauses if c.text.startswith("学校应当为学生提供充足的符合卫生标准的饮用水"))
+    assert water.section[-1] == "第二章 学校卫生工作要求" and water.owner is None
+
+
 def test_a_vertical_heading_and_a_generic_duty_heading() -> None:
     clauses = parsed("山西某高校公寓管理中心部门职责与宿管员工作职责.txt")
     hiring = next(c for c in clauses if "负责公寓员工的招聘" in c.text)

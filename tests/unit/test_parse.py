@@ -16,7 +16,7 @@ import pytest
 from ingest.errors import LoadError
 from ingest.loaders import load_text
 from ingest.model import Clause, ParsedDocument
-from ingest.owners import find_contact, looks_like_name, owner_from_heading
+from ingest.owners import find_contact, looks_like_name, owner_from_heading, owner_from_lead_in
 from ingest.pipeline import parse_file
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -147,6 +147,19 @@ def test_chapters_sections_and_articles(tmp_path: Path) -> None:
     assert find(doc, "诊断证明").id.endswith("-5")
 
 
+def test_a_lead_in_inside_an_article_ends_at_the_next_article(tmp_path: Path) -> None:
+    # The list's lead-in is a paragraph of its own after the article's first sentence.
+    doc = parse_text(tmp_path, (
+        "考勤管理办法\n\n第一章 总则\n第一条 学校设考勤小组。\n考勤小组的主要任务是：\n（一）统计出勤；\n"
+        "（二）公布结果。\n第二条 请假须履行审批手续：\n（一）一天以内的，由年级主任审批；\n"
+        "（二）一天以上的，由校长审批。\n第三条 病假须提供诊断证明。\n"
+    ))
+    assert find(doc, "公布结果").section == ("第一章 总则", "考勤小组的主要任务是")
+    assert find(doc, "请假须履行").section == ("第一章 总则",)
+    assert find(doc, "校长审批").section == ("第一章 总则", "第二条 请假须履行审批手续：")
+    assert find(doc, "诊断证明").section == ("第一章 总则",)
+
+
 def test_markdown_headings_and_numbered_headings_with_bullets(tmp_path: Path) -> None:
     doc = parse_text(tmp_path, (
         "---\ntitle: 2024学年工作计划\n---\n\n## 一、工作目标\n\n### 1. 党建工作\n\n- 创新党员学习方式。\n\n"
@@ -201,6 +214,9 @@ def test_a_nested_list_restarting_at_1_under_an_item_returns_to_the_outer_list(t
     ("心理咨询中心", "心理咨询中心"),
     ("教务处", "教务处"),
     ("门卫工作守则", "门卫"),
+    ("教师工作要求", "教师"),
+    ("学校卫生工作要求", None),  # a topic's requirements (第二章 of a regulation), not a post's duties
+    ("学生守则", None),
     ("学校各岗位职责", None),  # a collection of everyone's duties, not one owner
     ("各部门职责", None),
     ("学校岗位职责", None),
@@ -209,6 +225,19 @@ def test_a_nested_list_restarting_at_1_under_an_item_returns_to_the_outer_list(t
 ])
 def test_owner_from_heading(heading: str, owner: str | None) -> None:
     assert owner_from_heading(heading) == owner
+
+
+@pytest.mark.parametrize(("lead_in", "owner"), [
+    ("各级卫生防疫站，对学校卫生工作承担下列任务：", "卫生防疫站"),
+    ("县以上卫生行政部门对学校卫生工作行使监督职权。其职责是：", "县以上卫生行政部门"),
+    ("区域性的中小学生卫生保健机构的主要任务是：", "中小学生卫生保健机构"),
+    ("年级组长在校长领导下，对本年级工作全面负责，其职责如下：", "年级组长"),
+    ("学校应当履行下列职责：", None),  # the school as a whole is no unit or post
+    ("教职工请假须履行审批手续：", None),  # a procedure, not a list of duties
+    ("全员全程核心德育：", None),
+])
+def test_owner_from_lead_in(lead_in: str, owner: str | None) -> None:
+    assert owner_from_lead_in(lead_in) == owner
 
 
 @pytest.mark.parametrize(("value", "name"), [
