@@ -248,7 +248,10 @@ def _take_numbered(lines: list[tuple[int, str]], index: int, state: _State, item
     if item.style == "article":
         state.article_base = len(state.stack)
     if item.style in ("chapter", "jie") or _has_children(lines, index, state, item):
-        frame = Frame(title=lines[index][1], kind=item.style, number=item.number,
+        # An article over its later paragraphs is named by its number ("第六条"): its first paragraph is a
+        # clause of its own, not the heading of the next one. A lead-in article keeps its words over its list.
+        paragraphs = item.style == "article" and not item.rest.rstrip().endswith((":", "："))
+        frame = Frame(title=item.label if paragraphs else lines[index][1], kind=item.style, number=item.number,
                       owner=owner_from_heading(item.rest) or owner_from_lead_in(item.rest))
         if item.style == "article" or len(item.rest) > _EMIT_HEADING_MIN or not _looks_like_heading(item.rest):
             _emit(state, item.rest, item.label, number, item.spaced)
@@ -284,6 +287,10 @@ def _has_children(lines: list[tuple[int, str]], index: int, state: _State, item:
     if following is None or _MD_HEADING.match(following) or is_table_line(following):
         return False
     child = split_label(following)
+    if child is None and item.style == "article":
+        # "第五条 …。" and a paragraph: its second 款, cited as part of the article. A line that stops
+        # mid-sentence continues on the next line instead.
+        return item.rest.rstrip().endswith(tuple(_TERMINAL)) and not _looks_like_heading(following)
     if child is None:
         # A title-like line ("一、专业理论知识", "一、行政管理工作人员职责") followed by text or a
         # plain heading opens a section; a sentence-like item followed by a paragraph does not, nor

@@ -35,8 +35,9 @@ log = logging.getLogger(__name__)
 # texts are reused). 4: traditional characters are matched as simplified (BM25 tokens, 崗位職責, 第X條).
 # 6: a clause knows whether its label is followed by a space, so quotes keep the source's spacing.
 # 7: a topic's requirements or rules ("学校卫生工作要求") no longer name an owner; a lead-in that gives a
-# body a list of duties ("各级卫生防疫站，对学校卫生工作承担下列任务：") owns its items.
-FORMAT_VERSION = 7
+# body a list of duties ("各级卫生防疫站，对学校卫生工作承担下列任务：") owns its items. 8: an article's
+# later paragraphs (款) sit under the article.
+FORMAT_VERSION = 8
 _COLLECTION_PREFIX = "dutydesk_g"
 _MANIFEST = "manifest.json"
 _HISTORY = "history.jsonl"

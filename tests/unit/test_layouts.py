@@ -73,7 +73,15 @@ def test_the_next_article_closes_a_lead_in_list_inside_the_last_one() -> None:
 def test_a_topics_requirements_name_no_owner() -> None:
     clauses = parsed("学校卫生工作条例（1990年国家教委卫生部令）.md")
     water = next(c for c in clauses if c.text.startswith("学校应当为学生提供充足的符合卫生标准的饮用水"))
-    assert water.section[-1] == "第二章 学校卫生工作要求" and water.owner is None
+    assert "第二章 学校卫生工作要求" in water.section and water.owner is None
+
+
+def test_an_articles_second_paragraph_is_cited_under_the_article() -> None:
+    # 第三十二条 cites "第六条第二款": the paragraph after 第六条's first one belongs to it.
+    clauses = parsed("学校卫生工作条例（1990年国家教委卫生部令）.md")
+    second = next(c for c in clauses if c.text.startswith("新建、改建、扩建校舍"))
+    assert second.section[-1] == "第六条" and second.label is None
+    assert next(c for c in clauses if c.label == "第七条").section[-1] == "第二章 学校卫生工作要求"
 
 
 def test_a_vertical_heading_and_a_generic_duty_heading() -> None:

@@ -148,16 +148,26 @@ def test_chapters_sections_and_articles(tmp_path: Path) -> None:
 
 
 def test_a_lead_in_inside_an_article_ends_at_the_next_article(tmp_path: Path) -> None:
-    # The list's lead-in is a paragraph of its own after the article's first sentence.
+    # The list's lead-in is a paragraph of the article after its first sentence.
     doc = parse_text(tmp_path, (
         "考勤管理办法\n\n第一章 总则\n第一条 学校设考勤小组。\n考勤小组的主要任务是：\n（一）统计出勤；\n"
         "（二）公布结果。\n第二条 请假须履行审批手续：\n（一）一天以内的，由年级主任审批；\n"
         "（二）一天以上的，由校长审批。\n第三条 病假须提供诊断证明。\n"
     ))
-    assert find(doc, "公布结果").section == ("第一章 总则", "考勤小组的主要任务是")
+    assert find(doc, "公布结果").section == ("第一章 总则", "第一条", "考勤小组的主要任务是")
     assert find(doc, "请假须履行").section == ("第一章 总则",)
     assert find(doc, "校长审批").section == ("第一章 总则", "第二条 请假须履行审批手续：")
     assert find(doc, "诊断证明").section == ("第一章 总则",)
+
+
+def test_an_articles_later_paragraphs_sit_under_it_and_a_wrapped_article_stays_one_clause(tmp_path: Path) -> None:
+    doc = parse_text(tmp_path, (
+        "安全管理办法\n\n第一章 总则\n第一条 学校应当将安全工作经费列入\n本年度预算。\n"
+        "第二条 学校应当定期检查校舍。\n\n发现隐患的，应当停止使用。\n第三条 本办法自发布之日起施行。\n"
+    ))
+    assert find(doc, "列入本年度预算").label == "第一条"
+    assert find(doc, "停止使用").section == ("第一章 总则", "第二条")
+    assert find(doc, "自发布之日起施行").section == ("第一章 总则",)
 
 
 def test_markdown_headings_and_numbered_headings_with_bullets(tmp_path: Path) -> None:
