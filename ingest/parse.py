@@ -165,7 +165,19 @@ def _continues_draft(state: _State, text: str = "") -> bool:
     draft = state.drafts[-1]
     if draft.text.endswith(tuple(_TERMINAL)):
         return False
+    if _introduces(draft, text):
+        return True
     return not state.blank_since_draft or draft.last_len >= _WRAP_MIN
+
+
+def _introduces(draft: Draft, text: str) -> bool:
+    """"①落实学校发展策略：" and the paragraph under it ("制订学校发展规划…") are one numbered item.
+
+    Not an article's: what follows "第十条 有下列情形之一的：" is its own clause.
+    """
+    numbered = split_label(f"{draft.label} x") if draft.label else None
+    return (numbered is not None and numbered.style != "article" and draft.text.endswith((":", "："))
+            and bool(text) and not _looks_like_heading(text) and split_label(text) is None)
 
 
 def _add_text(state: _State, number: int, text: str, label: str | None) -> None:

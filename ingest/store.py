@@ -36,8 +36,8 @@ log = logging.getLogger(__name__)
 # 6: a clause knows whether its label is followed by a space, so quotes keep the source's spacing.
 # 7: a topic's requirements or rules ("学校卫生工作要求") no longer name an owner; a lead-in that gives a
 # body a list of duties ("各级卫生防疫站，对学校卫生工作承担下列任务：") owns its items. 8: an article's
-# later paragraphs (款) sit under the article.
-FORMAT_VERSION = 8
+# later paragraphs (款) sit under the article. 9: "①落实学校发展策略：" and the paragraph under it are one item.
+FORMAT_VERSION = 9
 _COLLECTION_PREFIX = "dutydesk_g"
 _MANIFEST = "manifest.json"
 _HISTORY = "history.jsonl"

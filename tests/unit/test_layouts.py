@@ -53,8 +53,17 @@ def test_a_date_line_under_the_title_heads_nothing() -> None:
 
 def test_a_list_of_tasks_is_not_a_heading_and_the_unit_keeps_its_items() -> None:
     clauses = parsed("上海市复兴高级中学管理机构和工作任务.txt")
-    reception = next(c for c in clauses if c.text.startswith("接待安排国际学生"))
+    reception = next(c for c in clauses if "接待安排国际学生" in c.text)
     assert reception.owner == "校务办公室"
+
+
+def test_a_numbered_lead_in_and_the_paragraph_under_it_are_one_item() -> None:
+    # "①落实学校发展策略：", a blank line, then the tasks: one clause labelled ①, not a bare title and an orphan.
+    clauses = parsed("上海市复兴高级中学管理机构和工作任务.txt")
+    first = next(c for c in clauses if c.text.startswith("落实学校发展策略"))
+    assert first.label == "①" and "制订学校发展规划" in first.text
+    assert (first.source.line_start, first.source.line_end) == (9, 11)
+    assert not any(c.text.endswith("：") and c.label == "②" for c in clauses)
 
 
 def test_the_next_article_closes_a_lead_in_list_inside_the_last_one() -> None:

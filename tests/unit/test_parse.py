@@ -170,6 +170,17 @@ def test_an_articles_later_paragraphs_sit_under_it_and_a_wrapped_article_stays_o
     assert find(doc, "自发布之日起施行").section == ("第一章 总则",)
 
 
+def test_a_numbered_lead_in_takes_the_paragraph_under_it_but_an_article_does_not(tmp_path: Path) -> None:
+    doc = parse_text(tmp_path, (
+        "工作任务\n\n1.校务办公室\n\n①落实发展策略：\n\n制订学校发展规划、思考重大问题对策、加强师资队伍建设\n\n"
+        "②开发人力资源：\n\n管理校园内外专家、负责人事招聘工作、年终考核\n\n第十条 有下列情形之一的，给予警告：\n\n"
+        "无故旷课一天以上的。\n"
+    ))
+    assert find(doc, "制订学校发展规划").text == "落实发展策略：制订学校发展规划、思考重大问题对策、加强师资队伍建设"
+    assert find(doc, "人事招聘").label == "②"
+    assert find(doc, "无故旷课").label is None  # what follows an article's colon is its own clause
+
+
 def test_markdown_headings_and_numbered_headings_with_bullets(tmp_path: Path) -> None:
     doc = parse_text(tmp_path, (
         "---\ntitle: 2024学年工作计划\n---\n\n## 一、工作目标\n\n### 1. 党建工作\n\n- 创新党员学习方式。\n\n"
