@@ -14,11 +14,12 @@ from typing import Literal
 import prompts
 from bot.answering.intent import detect_intent
 from bot.answering.owners import best_owned, parties_asked, party_for_case
-from bot.answering.tuning import MAX_OWNERS, RELATED_MAX, SECOND_CLAUSE_RATIO, SECTION_TOPIC_SHARE
+from bot.answering.tuning import MAX_OWNERS, PHONE_ROW_WORDS, RELATED_MAX, SECOND_CLAUSE_RATIO, SECTION_TOPIC_SHARE
 from bot.knowledge import Knowledge, section_heading
 from bot.retrieve import Hit, Retrieval, owner_aliases
 from bot.support import Support
 from bot.terms import coverage, subject_weights
+from ingest.hanzi import simplified
 from ingest.model import Clause
 from ingest.owners import PHONE
 
@@ -170,30 +171,54 @@ def _span(question: str, owner: str) -> tuple[int, int]:
 
 
 def _duties(owner: str, knowledge: Knowledge, retrieval: Retrieval, first_marker: int = 1) -> Answer:
-    """List every clause of the owner in document order, under each document and section it comes from.
+    """List every clause of the owner under each document and section it comes from: the owner's own
+    list first, then items under topics of its section (a plan's), each run in document order.
 
     Items are numbered from 1; their [n] markers start at `first_marker` (a second owner's list). A
     lead-in ("…其职责如下：") introduces the duties and is none of them: it is left out when duties follow.
+    A row that only gives the owner's phone ("机构名称 安全办 办公电话 …") is no duty: cited last, for the phone.
     """
     clauses = _distinct(knowledge.owner_clauses(owner))
-    duties = [c for c in clauses if not is_lead_in(c)]
-    clauses = duties or clauses
+    clauses = [c for c in clauses if not is_lead_in(c)] or clauses
     scores = {hit.clause.id: hit for hit in retrieval.hits}
     hits = [scores.get(c.id) or Hit(c, 0.0, 0.0, 0.0) for c in clauses]
     contact = _contact_of(owner, clauses[0], knowledge) if clauses else None
-    reach = f"（联系电话：{contact}）" if contact else ""
+    phone_rows = [h for h in hits if _only_gives_phone(h.clause, owner)]
+    hits = [h for h in hits if h not in phone_rows] or hits
     groups = [(source, list(group)) for source, group in groupby(hits, key=lambda h: _source_line(h.clause))]
-    if len(groups) == 1:
-        lines = [f"{owner}{reach}的职责共 {len(hits)} 条（{groups[0][0]}）："]
-    else:  # several documents or sections: say where each run of items comes from, never just the first
-        lines = [f"{owner}{reach}的职责共 {len(hits)} 条，出自 {len(groups)} 处："]
-    number = 0
-    for source, group in groups:
+    groups.sort(key=lambda group: min(_below_owner(h.clause, owner) for h in group[1]))  # stable: ties keep order
+    reach = f"（联系电话：{contact}）" if contact else ""
+    where = f"（{groups[0][0]}）：" if len(groups) == 1 else f"，出自 {len(groups)} 处："
+    lines = [f"{owner}{reach}的职责共 {len(hits)} 条{where}"]
+    cited: list[Hit] = []
+    for source, group in groups:  # several documents or sections: say where each run comes from
         lines += [f"{source}："] if len(groups) > 1 else []
         for hit in group:
-            number += 1
-            lines.append(f"{number}. {_quote(hit, first_marker + number - 1)}")
-    return Answer(text="\n".join(lines), citations=hits, owner=owner, contact=contact)
+            cited.append(hit)
+            lines.append(f"{len(cited)}. {_quote(hit, first_marker + len(cited) - 1)}")
+    for hit in (h for h in phone_rows if h not in hits):
+        cited.append(hit)
+        lines.append(f"联系电话依据{_source_line(hit.clause)}：{_quote(hit, first_marker + len(cited) - 1)}")
+    return Answer(text="\n".join(lines), citations=cited, owner=owner, contact=contact)
+
+
+def _only_gives_phone(clause: Clause, owner: str) -> bool:
+    """The clause states a phone and, besides it and the owner's name, only a few words of labels."""
+    found = PHONE.search(clause.text)
+    if not found:
+        return False
+    rest = clause.text.replace(found.group(0), "")
+    for alias in sorted(owner_aliases(owner), key=len, reverse=True):
+        rest = rest.replace(alias, "")
+    return len(re.sub(r"[\W_]", "", rest)) <= PHONE_ROW_WORDS
+
+
+def _below_owner(clause: Clause, owner: str) -> int:
+    """How many headings lie between the clause and the one naming its owner: 0 for the owner's own list
+    ("安全办：" then its items), more for a plan's items under a topic of the owner's section."""
+    aliases = [simplified(a) for a in owner_aliases(owner)]
+    named = [i for i, heading in enumerate(clause.section) if any(a in simplified(heading) for a in aliases)]
+    return len(clause.section) - 1 - named[-1] if named else 0
 
 
 def is_lead_in(clause: Clause) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 # -- composing (bot/answer.py) ---------------------------------------------------------------
 MAX_OWNERS = 4  # owners one answer covers when a question names several ("教务处和政教处的电话")
+PHONE_ROW_WORDS = 12  # a row giving only a phone keeps at most this many characters of labels ("机构名称办公电话")
 RELATED_MAX = 3  # closest clauses a `related` answer quotes
 SECOND_CLAUSE_RATIO = 0.8  # quote a second clause only when it ranks nearly as high as the first
 SECTION_TOPIC_SHARE = 0.5  # a heading covering this share of the key terms makes its section the topic

@@ -176,12 +176,27 @@ def test_duties_list_every_clause_of_the_owner_in_document_order(small_desk: Dut
     check_markers(result)
 
 
-def test_duties_of_a_unit_include_its_name_row_and_its_contact(small_desk: DutyDesk) -> None:
+def test_duties_of_a_unit_cite_its_phone_row_after_its_duties(small_desk: DutyDesk) -> None:
+    """The table row naming the unit and its phone is no duty: the duties come first, the row last, for the phone."""
     result = answer(small_desk, "总务处负责哪些工作？")
-    knowledge = small_desk.knowledge()
-    assert [h.clause for h in result.citations] == knowledge.owner_clauses("总务处")
-    assert len(result.citations) == 4 and result.contact == "0535-3450820"
-    assert "总务处（联系电话：0535-3450820）的职责共 4 条" in result.text
+    clauses = small_desk.knowledge().owner_clauses("总务处")
+    phone_row = next(c for c in clauses if c.text.startswith("机构名称"))
+    assert [h.clause for h in result.citations] == [c for c in clauses if c is not phone_row] + [phone_row]
+    assert result.contact == "0535-3450820"
+    assert "总务处（联系电话：0535-3450820）的职责共 3 条" in result.text
+    assert result.text.splitlines()[-1].startswith("联系电话依据《") and result.text.endswith("0535-3450820」[4]")
+    check_markers(result)
+
+
+def test_duties_list_the_owners_own_items_before_a_plans_items_under_its_topics(
+        desk_factory: Callable[..., DutyDesk]) -> None:
+    """A plan's "（二）安全办工作 · 1. 应急演练" items come after the unit's own list, whatever the file order."""
+    desk = desk_factory({
+        "A_工作计划.md": "# 学年工作计划\n\n## （二）安全办工作\n\n### 1. 应急演练\n\n- 每学期组织两次疏散演练。\n",
+        "B_机构职能.md": "# 机构职能\n\n## 安全办\n\n1. 负责学生的安全教育。\n2. 定期开展安全检查。\n",
+    })
+    result = answer(desk, "安全办有哪些职责？")
+    assert [h.clause.text for h in result.citations] == ["负责学生的安全教育。", "定期开展安全检查。", "每学期组织两次疏散演练。"]
     check_markers(result)
 
 
