@@ -36,8 +36,9 @@ _HEADING_SUFFIX = re.compile(r"(?:岗位职责|工作职责|职责|职能|守则
 _ADDRESSEE = re.compile(r"^(?:各|全体|尊敬的)[^，。；,;]{1,12}[：:]$")
 _PERIOD = re.compile(r"^[（(][^（）()]*\d[^（）()]*[）)]$")
 _EMIT_HEADING_MIN = 12  # a numbered heading this long carries content of its own
-# "校训：…", "办学理念：…": a field line is a fact of its own; it never continues the last one nor heads one.
-_FIELD_LINE = re.compile(r"^[^，。,；;：:\s]{1,4}(?: [^，。,；;：:\s]{1,4})?\s*[：:]")
+# "校训：…", "办学理念：…", "ISO部门品质目标：…": a field line (a key of up to ten characters, a colon) is a
+# fact of its own; it never continues the last one nor heads one.
+_FIELD_LINE = re.compile(r"^[^，。,；;：:\s]{1,10}(?: [^，。,；;：:\s]{1,4})?\s*[：:]")
 
 
 _HOLDING = ("md", "plain", "title", "chapter", "jie")  # kinds of section a plain heading opens inside

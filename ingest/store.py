@@ -37,7 +37,8 @@ log = logging.getLogger(__name__)
 # 7: a topic's requirements or rules ("学校卫生工作要求") no longer name an owner; a lead-in that gives a
 # body a list of duties ("各级卫生防疫站，对学校卫生工作承担下列任务：") owns its items. 8: an article's
 # later paragraphs (款) sit under the article. 9: "①落实学校发展策略：" and the paragraph under it are one item.
-FORMAT_VERSION = 9
+# 10: a line opening with a key of up to ten characters and a colon ("ISO部门品质目标：") starts a new clause.
+FORMAT_VERSION = 10
 _COLLECTION_PREFIX = "dutydesk_g"
 _MANIFEST = "manifest.json"
 _HISTORY = "history.jsonl"

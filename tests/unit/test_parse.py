@@ -429,6 +429,14 @@ def test_key_value_field_lines_are_separate_facts(tmp_path: Path) -> None:
     assert [c.source.line_start for c in doc.clauses] == [3, 4, 5]
 
 
+def test_roster_lines_with_longer_keys_are_separate_facts(tmp_path: Path) -> None:
+    """A unit's roster ("职员：…" / "Email：…" / "ISO部门品质目标：…") and a list of phones, one line each."""
+    doc = parse_text(tmp_path, "图书馆工作职能\n\n职员：陈燕芳、许婷婷\nEmail：library@school.edu\nISO部门品质目标：\n"
+                               "师生一个月平均至少借书1.0本\n\n值班制度\n\n虹口分局电话：63242200\n若有紧急情况报警：110\n")
+    assert texts(doc) == ["职员：陈燕芳、许婷婷", "Email：library@school.edu", "ISO部门品质目标：师生一个月平均至少借书1.0本",
+                          "虹口分局电话：63242200", "若有紧急情况报警：110"]
+
+
 def test_a_line_broken_mid_sentence_is_joined_with_its_continuation(tmp_path: Path) -> None:
     doc = parse_text(tmp_path, (
         "图书管理员岗位职责\n1．负责图书的采购、验收和编目。\n2．每学期开学前完成新书登记，确保师生\n"
