@@ -182,11 +182,11 @@ def _duties(owner: str, knowledge: Knowledge, retrieval: Retrieval, first_marker
     clauses = [c for c in clauses if not is_lead_in(c)] or clauses
     scores = {hit.clause.id: hit for hit in retrieval.hits}
     hits = [scores.get(c.id) or Hit(c, 0.0, 0.0, 0.0) for c in clauses]
-    contact = _contact_of(owner, clauses[0], knowledge) if clauses else None
     phone_rows = [h for h in hits if _only_gives_phone(h.clause, owner)]
     hits = [h for h in hits if h not in phone_rows] or hits
     groups = [(source, list(group)) for source, group in groupby(hits, key=lambda h: _source_line(h.clause))]
     groups.sort(key=lambda group: min(_below_owner(h.clause, owner) for h in group[1]))  # stable: ties keep order
+    contact = _contact_of(owner, groups[0][1][0].clause, knowledge) if groups else None  # the first list's document
     reach = f"（联系电话：{contact}）" if contact else ""
     where = f"（{groups[0][0]}）：" if len(groups) == 1 else f"，出自 {len(groups)} 处："
     lines = [f"{owner}{reach}的职责共 {len(hits)} 条{where}"]

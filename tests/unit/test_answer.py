@@ -193,10 +193,13 @@ def test_duties_list_the_owners_own_items_before_a_plans_items_under_its_topics(
     """A plan's "（二）安全办工作 · 1. 应急演练" items come after the unit's own list, whatever the file order."""
     desk = desk_factory({
         "A_工作计划.md": "# 学年工作计划\n\n## （二）安全办工作\n\n### 1. 应急演练\n\n- 每学期组织两次疏散演练。\n",
-        "B_机构职能.md": "# 机构职能\n\n## 安全办\n\n1. 负责学生的安全教育。\n2. 定期开展安全检查。\n",
+        "B_机构职能.md": "# 机构职能\n\n## 安全办\n\n联系电话：0535-3450847\n\n1. 负责学生的安全教育。\n2. 定期开展安全检查。\n",
     })
     result = answer(desk, "安全办有哪些职责？")
-    assert [h.clause.text for h in result.citations] == ["负责学生的安全教育。", "定期开展安全检查。", "每学期组织两次疏散演练。"]
+    assert [h.clause.text for h in result.citations] == ["负责学生的安全教育。", "定期开展安全检查。", "每学期组织两次疏散演练。",
+                                                         "联系电话：0535-3450847"]
+    assert result.contact == "0535-3450847"  # the unit's own list's document gives it, though the plan's file comes first
+    assert result.text.startswith("安全办（联系电话：0535-3450847）的职责共 3 条")
     check_markers(result)
 
 
