@@ -207,8 +207,8 @@ def _only_gives_phone(clause: Clause, owner: str) -> bool:
     found = PHONE.search(clause.text)
     if not found:
         return False
-    rest = clause.text.replace(found.group(0), "")
-    for alias in sorted(owner_aliases(owner), key=len, reverse=True):
+    rest = simplified(clause.text).replace(found.group(0), "")
+    for alias in sorted(owner_aliases(owner), key=len, reverse=True):  # aliases are simplified
         rest = rest.replace(alias, "")
     return len(re.sub(r"[\W_]", "", rest)) <= PHONE_ROW_WORDS
 
@@ -216,7 +216,7 @@ def _only_gives_phone(clause: Clause, owner: str) -> bool:
 def _below_owner(clause: Clause, owner: str) -> int:
     """How many headings lie between the clause and the one naming its owner: 0 for the owner's own list
     ("安全办：" then its items), more for a plan's items under a topic of the owner's section."""
-    aliases = [simplified(a) for a in owner_aliases(owner)]
+    aliases = owner_aliases(owner)  # simplified, as the headings are compared
     named = [i for i, heading in enumerate(clause.section) if any(a in simplified(heading) for a in aliases)]
     return len(clause.section) - 1 - named[-1] if named else 0
 
