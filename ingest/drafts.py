@@ -68,9 +68,9 @@ def _owner_contacts(drafts: list[Draft]) -> dict[str, str]:
     contacts: dict[str, str] = {}
     for draft in drafts:
         owner_frame = next((f for f in reversed(draft.frames) if f.owner), None)
-        if owner_frame is None or owner_frame.owner in contacts:
+        if owner_frame is None or owner_frame.owner is None or owner_frame.owner in contacts:
             continue
         contact = owner_frame.contact or find_contact(draft.text)
         if contact:
-            contacts[owner_frame.owner] = contact  # type: ignore[index]
+            contacts[owner_frame.owner] = contact
     return contacts

@@ -50,12 +50,11 @@ def build_client(desk: DutyDesk, settings: Settings, replier: Replier | None = N
 
 def run_stream(settings: Settings) -> int:
     """`dutydesk dingtalk`: the Stream connection until interrupted."""
-    problem = config_problem(settings)
-    if problem:
-        print(f"错误：{problem}", file=sys.stderr)
+    problem, found = config_problem(settings), credential(settings)
+    if problem or found is None:
+        print(f"错误：{problem or MISSING_CREDENTIALS}", file=sys.stderr)
         return 2
-    found = credential(settings)
-    protect(REDACTED, found.client_id, found.client_secret)  # type: ignore[union-attr]  # checked above
+    protect(REDACTED, found.client_id, found.client_secret)
     desk = build(settings)
     desk.ensure_index()
     desk.warm_up()

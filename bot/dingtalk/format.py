@@ -92,7 +92,8 @@ def fit(block: str, limit: int = MESSAGE_LIMIT) -> str:
     """The block, or when longer than the limit its start, 「…」 and its trailing [n] markers."""
     if len(block) <= limit:
         return block
-    tail = _TRAILING_MARKERS.search(block).group().strip()  # type: ignore[union-attr]  # always matches
+    markers = _TRAILING_MARKERS.search(block)
+    tail = markers.group().strip() if markers else ""
     tail = f" {tail}" if tail else ""
     return block[: limit - len(MORE) - len(tail)].rstrip() + MORE + tail
 

@@ -9,7 +9,6 @@ the bot sent, queueing the callback query Telegram would send for it.
 """
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
 import time
@@ -19,6 +18,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
+
+from tests.fakes.waiting import await_count, wait_for_count
 
 BOT_USER = {"id": 7700001, "is_bot": True, "first_name": "DutyDesk", "username": "dutydesk_test_bot",
             "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
@@ -103,21 +104,11 @@ class FakeBotApi:
 
     async def wait_for(self, method: str, count: int = 1, timeout: float = 15.0) -> list[dict[str, Any]]:
         """Wait (without blocking the event loop) until `count` calls of `method` were recorded."""
-        deadline = time.monotonic() + timeout
-        while len(found := self.recorded(method)) < count:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"expected {count} {method} call(s), got {len(found)}: {found}")
-            await asyncio.sleep(0.02)
-        return found
+        return await await_count(lambda: self.recorded(method), count, f"{method} call(s)", timeout)
 
     def wait_for_sync(self, method: str, count: int = 1, timeout: float = 60.0) -> list[dict[str, Any]]:
         """`wait_for` for callers outside an event loop."""
-        deadline = time.monotonic() + timeout
-        while len(found := self.recorded(method)) < count:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"expected {count} {method} call(s), got {len(found)}: {found}")
-            time.sleep(0.05)
-        return found
+        return wait_for_count(lambda: self.recorded(method), count, f"{method} call(s)", timeout, pause=0.05)
 
     @contextmanager
     def running(self) -> Iterator[FakeBotApi]:

@@ -23,6 +23,8 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from tests.fakes.waiting import wait_for_count
+
 BOT_TOPIC = "/v1.0/im/bot/messages/get"
 CLIENT_ID = "dingfakeclientid0042"
 CLIENT_SECRET = "FakeDingTalkSecret_9f8e7d6c5b4a3f2e1d0c-XYZ"
@@ -109,12 +111,7 @@ class FakeDingTalk:
 
     def wait(self, what: str, count: int = 1, timeout: float = 30.0) -> list[Any]:
         """Block until `count` entries of `replies`, `acks` or `opens` were recorded; return them all."""
-        deadline = time.monotonic() + timeout
-        while len(found := self.recorded(what)) < count:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"expected {count} {what}, got {len(found)}: {found}")
-            time.sleep(0.02)
-        return found
+        return wait_for_count(lambda: self.recorded(what), count, what, timeout)
 
     def recorded(self, what: str) -> list[Any]:
         """A copy of one record."""
