@@ -39,9 +39,12 @@ _EMIT_HEADING_MIN = 12  # a numbered heading this long carries content of its ow
 # "校训：…", "办学理念：…", "ISO部门品质目标：…": a field line (a key of up to ten characters, a colon) is a
 # fact of its own; it never continues the last one nor heads one.
 _FIELD_LINE = re.compile(r"^[^，。,；;：:\s]{1,10}(?: [^，。,；;：:\s]{1,4})?\s*[：:]")
+# A web page's header or breadcrumb ("XX中学 | 教务处 Academic Department", "首页 > 机构设置 > 总务处"): the
+# page's title, over every heading until the next page, not a clause.
+_CRUMB = re.compile(r"\s+[|>›»]\s+|\s*[｜＞]\s*")
 
 
-_HOLDING = ("md", "plain", "title", "chapter", "jie")  # kinds of section a plain heading opens inside
+_HOLDING = ("md", "plain", "title", "page", "chapter", "jie")  # kinds of section a plain heading opens inside
 
 
 @dataclass
@@ -81,6 +84,11 @@ def _take_line(lines: list[tuple[int, str]], index: int, state: _State, title: s
     if heading:
         _open_md(state, len(heading.group(1)), heading.group(2))
         return
+    page = _page(lines, index)
+    if page:
+        _close_draft(state)
+        state.stack[:] = [page]
+        return
     if text == title or _another_title(text, title):
         state.stack.clear()  # a file of several notices: each one's items sit under its own title
         _take_title(lines, index, state, text)
@@ -97,6 +105,26 @@ def _take_line(lines: list[tuple[int, str]], index: int, state: _State, title: s
         _open_plain(state, text)
         return
     _add_text(state, number, text, label=None)
+
+
+def _page(lines: list[tuple[int, str]], index: int) -> Frame | None:
+    """The section a page header or breadcrumb line opens, or None for any other line.
+
+    A web export's page ("XX中学 | 事务处 General Affairs Department") holds the headings below it, of any
+    level, though the page repeats its name as a sibling heading ("## 事务处…", "## 工作范围"): its owner is
+    the unit a part after the site's name names. It heads a page only as the file's first line or over a
+    markdown heading ("周一 | 王老师" in a text is a row).
+    """
+    text = lines[index][1]
+    parts = _CRUMB.split(text)
+    if len(parts) < 2 or not all(parts) or any(len(p) > _HEADING_MAX or _SENTENCE_PUNCT.search(p) for p in parts):
+        return None
+    following = _next_text(lines, index)
+    if index and (following is None or not _MD_HEADING.match(following)):
+        return None
+    owner = next((name for part in reversed(parts[1:]) if (name := owner_from_heading(part))), None)
+    title = text[len(parts[0]):].lstrip(" |>›»｜＞")  # the page's own name, as written
+    return Frame(title=title, kind="page", owner=owner)
 
 
 def _another_title(text: str, title: str) -> bool:
@@ -217,10 +245,14 @@ def _close_draft(state: _State) -> None:
 
 
 def _open_md(state: _State, level: int, title: str) -> None:
-    """A markdown heading closes every section at its level or deeper and every non-markdown one."""
+    """A markdown heading closes every section at its level or deeper and every non-markdown one
+    but the page it is on (a heading that repeats the page's title opens nothing new)."""
     _close_draft(state)
-    while state.stack and (state.stack[-1].kind != "md" or state.stack[-1].level >= level):
+    while state.stack and state.stack[-1].kind != "page" and (
+            state.stack[-1].kind != "md" or state.stack[-1].level >= level):
         state.stack.pop()
+    if state.stack and state.stack[-1].kind == "page" and state.stack[-1].title == title:
+        return
     numbered = split_label(title)
     owner = owner_from_heading(numbered.rest if numbered else title)
     state.stack.append(Frame(title=title, kind="md", level=level, owner=owner))

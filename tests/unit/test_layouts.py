@@ -107,6 +107,21 @@ def test_a_file_named_for_several_units_names_none_of_them_for_all() -> None:
     assert any(c.owner == "教务处" for c in clauses)  # "## 教务处 Academic Department"
 
 
+def test_a_web_pages_header_is_its_title_over_every_heading_of_the_page() -> None:
+    """"宽柔中学古来分校 | 事务处 General Affairs Department" heads a page whose sections ("## 工作范围",
+    "## 场地租借") are siblings of its own "## 事务处…" heading: the header is no clause, and owns them."""
+    clauses = parsed("宽柔中学古来分校教务处事务处图书馆工作职能.md")
+    assert not any(" | " in c.text for c in clauses)
+    owner_of = {c.text: c.owner for c in clauses}
+    assert owner_of["学籍表"] == "教务处"  # "## 核心业务 / 学籍管理" on the 教务处's page
+    assert owner_of["收取学杂费及其他费用等"] == "事务处"
+    assert owner_of["进行图书分类及建档编目所有书籍，以便师生更容易找到书籍。"] == "图书馆"
+    rules = parsed("宽柔中学古来分校学生守则与请假须知.md")  # a page that names no unit owns nothing
+    assert rules[0].section[0] == "学生守则 | 重要条例和校规" and not any(c.owner for c in rules[:5])
+    duties = parsed("宽柔中学古来分校训导处职责与主要业务.md")
+    assert next(c for c in duties if c.text == "救护室管理").owner == "训导处"
+
+
 def test_a_leading_group_lists_members_whose_lines_name_their_own_owner(tmp_path: Path) -> None:
     plan = tmp_path / "极端天气应急预案.txt"
     plan.write_text("XX中学极端天气应急预案\n\n一、领导小组\n组长：校长\n成员：各处室主任\n\n二、职责分工\n"

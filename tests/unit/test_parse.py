@@ -97,6 +97,17 @@ def test_every_numbering_style_gives_labelled_items_of_the_role(tmp_path: Path, 
     assert [c.id for c in doc.clauses] == ["doc-banzhuren-1", "doc-banzhuren-2"]
 
 
+def test_a_breadcrumb_over_a_heading_is_the_title_of_its_page(tmp_path: Path) -> None:
+    page = ("XX中学 ｜ 总务处 General Affairs\n\n## 总务处 General Affairs\n\n总务处负责学校后勤保障。\n\n## 工作范围\n\n1. 校舍维修\n2. 水电管理\n\n"
+            "XX中学 ｜ 图书馆\n\n## 借阅须知\n\n1. 每人限借三本\n")
+    doc = parse_text(tmp_path, page, name="机构.md")
+    assert texts(doc) == ["总务处负责学校后勤保障。", "校舍维修", "水电管理", "每人限借三本"]
+    assert [c.owner for c in doc.clauses] == ["总务处", "总务处", "总务处", "图书馆"]
+    assert doc.clauses[1].section == ("总务处 General Affairs", "工作范围")  # the page's own heading is not repeated
+    rows = parse_text(tmp_path, "值班安排\n\n周一 | 王老师\n\n周二 | 李老师\n", name="值班.txt")
+    assert texts(rows) == ["周一 | 王老师", "周二 | 李老师"]  # not the first line, no heading below
+
+
 def test_dash_bullets_are_items_without_a_number(tmp_path: Path) -> None:
     doc = parse_text(tmp_path, "## 党建工作\n\n- 创新党员学习方式。\n- 优化党建工作制度。\n", name="计划.md")
     assert texts(doc) == ["创新党员学习方式。", "优化党建工作制度。"]
