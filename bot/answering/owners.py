@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 from bot.answering.intent import asks_recipient
 from bot.answering.tuning import LINK_DEPTH, NEAR_EQUAL, SUBJECT_MAX, WHO_DEPTH, WHO_FLOOR
@@ -18,40 +19,65 @@ from ingest.lexicon import ROLE_ENDINGS
 from ingest.model import Clause
 from ingest.numbering import split_label
 
-_NAME = r"([\u4e00-\u9fff]{2,10}?)"
-_ACTOR_NAME = r"((?:(?![由有])[\u4e00-\u9fff]){2,16}?)"  # a regulation's actors: "县级以上人民政府教育行政部门"
 _ACTS = (r"(?:依法)?(?:统一|负责|组织|承担|牵头|审核|审批|批准|同意|签字|签名|签署|办理|登记|保管|安排|管理|处理|备案|"
-         r"核实|核准|决定|报告|复核|给予|予以|责令|查处)")
+         r"核实|核准|决定|报告|复核|给予|予以|责令|查处|许可|鉴定|审阅|审定|签发|验收)")
 _RECEIVE = r"交|报|报请|送|送交"  # handed or reported to: the one who receives it
-_TEXT_OWNER = [
-    # "后勤处：负责…", "班主任：…": a line that opens with a party and a colon.
-    re.compile(r"^" + _NAME + r"[：:]"),
-    # "由图书馆统一登记", "经分管副校长批准", "交班主任签字", "报教务处备案", "由公安机关依法给予处罚".
-    # "交至团委书记处审核": the hand-over's 至/到/给 is not part of the name.
-    re.compile(r"(?:由|经|交由|有|" + _RECEIVE + r")(?:至|到|给)?(?:所在|本|该|学校)?" + _NAME + _ACTS),
-    # "学校主要负责人对校园安全工作全面负责": a party answering for a whole field.
-    re.compile(r"(?:^|[，。；,;])" + _NAME + r"对[^，。；,;]{1,24}?负责"),
-    # "向治安责任人汇报", "转告有关领导", "统一交至组织部": whom to report or hand it to handles it.
-    re.compile(r"(?:向|转告|告知|交至|交到|送至|送到|上交|交给|报送)" + _NAME
-               + r"(?=$|[，。；,;汇报报告申请提出反映请假])"),
-    # "…，体育组负责具体组织", "保卫科应立即报警", "各级卫生防疫站，对学校卫生工作承担下列任务":
-    # a party opening a sentence or a clause of it.
-    # A name holds no 由/有 ("教研活动有教研组长负责" names 教研组长, found by the 有 pattern above).
-    re.compile(r"(?:^|[，。；,;])(?![由有对在向为经与和交报送请])(?:各级|各)?" + _ACTOR_NAME +
-               r"[，,]?(?:对[^，。；,;]{1,24}?)?(?:应当|应|必须|须|要|负责|组织|承担|履行|统筹|主管)"),
-]
-# The patterns that name whom something is handed or reported to (see parties_asked).
-# The first of several listed ("向专职安全员、校务办或总务处报告") is the one named.
-_RECEIVERS = (re.compile(r"(?:" + _RECEIVE + r")(?:至|到|给)?(?:所在|本|该|学校)?" + _NAME + _ACTS),
-              re.compile(r"(?:向|转告|告知|交至|交到|送至|送到|上交|交给|报送)" + _NAME +
-                         r"(?=$|[，。；,;、或和及与汇报报告申请提出反映请假])"))
+_HANDED = r"向|转告|告知|报告|交至|交到|送至|送到|上交|交给|报送"  # whom to report or hand it to
+# What follows the one something is handed or reported to: a stop, another party, or (after an adverb
+# or two: "准确上报") what is done there.
+_DONE = (r"[\u4e00-\u9fff]{0,3}?(?:汇报|报告|上报|申请|提出|反映|请假|处理|说明|联系|办理|报到|登记|签字|审批|批准|"
+         r"审阅|备案|咨询)")
+_THEN = r"(?=$|[，。；,;、或和及与]|" + _DONE + ")"
+
+
+@lru_cache(maxsize=8)
+def _patterns(known: frozenset[str]) -> tuple[list[re.Pattern[str]], list[re.Pattern[str]]]:
+    """(who the text makes responsible, whom it hands or reports to), for one knowledge's owner names.
+
+    A name is the fewest characters that end like a known owner or a unit or post ("主管会计", "年级组长")
+    and are followed by what the pattern expects; so "由年级组长批准" is not cut at "年级组".
+    """
+    endings = sorted({simplified(name) for name in known if len(name) >= 2} | set(ROLE_ENDINGS), key=len, reverse=True)
+    tail = "(?:" + "|".join(re.escape(e) for e in endings) + ")"
+    # Before its ending a name holds none of the words that join, hand over or relate ("并立即报告学校领导").
+    # ("有关领导" is a name; an actor holds no 有: "教研活动有教研组长负责" names 教研组长.)
+    char = r"(?:(?![由向报告交经至到送并及和与或的了在对为将把被让请])[\u4e00-\u9fff])"
+    other = r"(?=[\u4e00-\u9fff]{2})" + char + "{0,10}?" + tail
+    name = "(" + other + ")"
+    actor = r"((?=[\u4e00-\u9fff]{2})(?:(?!有)" + char + "){0,22}?" + tail + ")"  # "县级以上人民政府教育行政部门"
+    responsible = [
+        # "后勤处：负责…", "班主任：…": a line that opens with a party and a colon.
+        re.compile(r"^" + name + r"[：:]"),
+        # "由图书馆统一登记", "经分管副校长批准", "交班主任签字", "报教务处备案", "由公安机关依法给予处罚".
+        # "交至团委书记处审核": the hand-over's 至/到/给 is not part of the name.
+        # "须经过管理部门或专职人员鉴定": of several parties, the first is named.
+        re.compile(r"(?:由|经过|经|交由|有|" + _RECEIVE + r")(?:至|到|给)?(?:所在|本|该|学校)?" + name
+                   + r"(?:[、或和及与]" + other + ")*" + _ACTS),
+        # "学校主要负责人对校园安全工作全面负责": a party answering for a whole field.
+        re.compile(r"(?:^|[，。；,;])" + name + r"对[^，。；,;]{1,24}?负责"),
+        # "向治安责任人汇报", "转告有关领导", "统一交至组织部": whom to report or hand it to handles it;
+        # so does the office one goes to for it ("至训导处报到", not "落实到有关人员").
+        re.compile(r"(?:" + _HANDED + r")" + name + _THEN),
+        re.compile(r"(?:至|到)" + name + r"(?=" + _DONE + ")"),
+        # "…，体育组负责具体组织", "保卫科应立即报警", "各级卫生防疫站，对学校卫生工作承担下列任务":
+        # a party opening a sentence or a clause of it.
+        # A name holds no 由/有 ("教研活动有教研组长负责" names 教研组长, found by the 有 pattern above).
+        re.compile(r"(?:^|[，。；,;])(?![由有对在向为经与和交报送请])(?:各级|各)?" + actor +
+                   r"[，,]?(?:对[^，。；,;]{1,24}?)?(?:应当|应|必须|须|要|负责|组织|承担|履行|统筹|主管)"),
+    ]
+    # The first of several listed ("向专职安全员、校务办或总务处报告") is the one named.
+    receivers = [re.compile(r"(?:" + _RECEIVE + r")(?:至|到|给)?(?:所在|本|该|学校)?" + name + _ACTS),
+                 re.compile(r"(?:" + _HANDED + r")" + name + _THEN)]
+    return responsible, receivers
+
+
 _CASES = re.compile(r"[；;。]")
 _QUANTITY = re.compile(r"[\d一二两三四五六七八九十半]")
 
 
 def responsible_parties(clause: Clause, known: set[str]) -> list[str]:
     """Everyone the text makes responsible, in order, else the owner of the section it belongs to."""
-    found = _named(clause, known, _TEXT_OWNER)
+    found = _named(clause, _patterns(frozenset(known))[0])
     return found or _subject(clause.text, known) or _lead_in(clause, known) or ([clause.owner] if clause.owner else [])
 
 
@@ -59,30 +85,20 @@ def parties_asked(clause: Clause, known: set[str], question: str) -> list[str]:
     """The parties that answer this who-question: whom it is handed or reported to, when the question
     asks that ("材料交哪儿", "该跟谁说") and the clause names one; else everyone responsible."""
     if asks_recipient(question):
-        receivers = _named(clause, known, _RECEIVERS, trim=True)
+        receivers = _named(clause, _patterns(frozenset(known))[1])
         if receivers:
             return receivers
     return responsible_parties(clause, known)
 
 
-def _named(clause: Clause, known: set[str], patterns: Iterable[re.Pattern[str]], trim: bool = False) -> list[str]:
-    """The parties the patterns find in the text, in order: known owners, or names that end like one.
-
-    With `trim`, a name that runs on into what is done with it ("向县教体局安全科准确上报") is cut
-    after its last unit or post ending.
-    """
+def _named(clause: Clause, patterns: Iterable[re.Pattern[str]]) -> list[str]:
+    """The parties the patterns find in the text, in order, named as the rules write them."""
     found: list[str] = []
-    text = simplified(clause.text)
+    text = simplified(clause.text)  # matched in simplified characters
     for pattern in patterns:
         for match in pattern.finditer(text):
-            start, end = match.span(1)
-            form = text[start:end]  # matched in simplified characters; named as the rules write it
-            if trim and not (form in known or form.endswith(ROLE_ENDINGS)):
-                ends = (i for i in range(2, len(form)) if form[:i].endswith(ROLE_ENDINGS))
-                end = start + max(ends, default=len(form))
-                form = text[start:end]
-            name = clause.text[start:end]
-            if (name in known or form in known or form.endswith(ROLE_ENDINGS)) and name not in found:
+            name = clause.text[match.start(1):match.end(1)]
+            if name not in found:
                 found.append(name)
     return found
 

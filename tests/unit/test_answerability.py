@@ -85,6 +85,26 @@ def test_responsible_parties_are_read_from_the_sentence(text: str, parties: list
     assert responsible_parties(clause(text), set()) == parties
 
 
+@pytest.mark.parametrize(("text", "known", "parties"), [
+    # A name ends like a known owner ("会计") or a unit or post, and is not cut at an inner ending.
+    ("动用资金须经主管会计同意。", {"会计"}, ["主管会计"]),
+    ("学生请假由年级组长批准。", set(), ["年级组长"]),
+    ("未经上级管理人员许可，不得安装软件。", set(), ["上级管理人员"]),
+    ("设备报废需经过管理部门或专职人员鉴定。", set(), ["管理部门"]),  # of several, the first
+    ("收到文件后交校长审阅。", {"校长"}, ["校长"]),
+    ("发现问题立即报告学校领导处理。", set(), ["学校领导"]),  # not "告学校领导", nor "学校领导处"
+    ("学生迟到须至训导处报到登记。", set(), ["训导处"]),  # the office one goes to
+    ("如遇急事要转告有关领导。", set(), ["有关领导"]),
+    ("县级以上人民政府住房城乡建设主管部门应当对工程实施监督。", set(), ["县级以上人民政府住房城乡建设主管部门"]),
+    # Not a party: a destination, a list of what a unit has, a name that runs through a verb.
+    ("将安全责任落实到有关人员。", set(), []),
+    ("中心现设有办公室、宿舍管理部、监督客服部四个部门。", {"办公室"}, []),
+    ("及时上报并立即报告学校领导处理。", set(), ["学校领导"]),
+])
+def test_a_party_is_a_name_that_ends_like_one(text: str, known: set[str], parties: list[str]) -> None:
+    assert responsible_parties(clause(text), known) == parties
+
+
 def test_the_section_owner_counts_only_when_the_text_names_nobody() -> None:
     assert responsible_parties(clause("开展读书分享会。", owner="教科研室"), set()) == ["教科研室"]
     assert responsible_parties(clause("报教务处备案。", owner="办公室"), {"教务处"}) == ["教务处"]
