@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from bot.answering.intent import asks_recipient
 from bot.answering.tuning import LINK_DEPTH, NEAR_EQUAL, SUBJECT_MAX, WHO_DEPTH, WHO_FLOOR
-from bot.retrieve import Hit, Retrieval
+from bot.retrieve import Hit, Retrieval, owner_aliases
 from ingest.hanzi import simplified
 from ingest.lexicon import ROLE_ENDINGS
 from ingest.model import Clause
@@ -31,8 +31,9 @@ _THEN = r"(?=$|[，。；,;、或和及与]|" + _DONE + ")"
 
 
 @lru_cache(maxsize=8)
-def _patterns(known: frozenset[str]) -> tuple[list[re.Pattern[str]], list[re.Pattern[str]]]:
-    """(who the text makes responsible, whom it hands or reports to), for one knowledge's owner names.
+def _patterns(known: frozenset[str]) -> tuple[list[re.Pattern[str]], list[re.Pattern[str]], list[re.Pattern[str]]]:
+    """(who the text makes responsible, whom it hands or reports to, whom else it works with), for one
+    knowledge's owner names.
 
     A name is the fewest characters that end like a known owner or a unit or post ("主管会计", "年级组长")
     and are followed by what the pattern expects; so "由年级组长批准" is not cut at "年级组".
@@ -53,6 +54,9 @@ def _patterns(known: frozenset[str]) -> tuple[list[re.Pattern[str]], list[re.Pat
         # "须经过管理部门或专职人员鉴定": of several parties, the first is named.
         re.compile(r"(?:由|经过|经|交由|有|" + _RECEIVE + r")(?:至|到|给)?(?:所在|本|该|学校)?" + name
                    + r"(?:[、或和及与]" + other + ")*" + _ACTS),
+        # "校务部的日常工作包括…", "…是理论部的重头戏": the work the sentence describes is the party's.
+        re.compile(r"(?:^|[，。；,;])" + name + r"的[^，。；,;]{0,6}?(?:工作|职责|职能|任务)(?:包括|是|有|为|主要)"),
+        re.compile(r"是" + name + r"的"),
         # "学校主要负责人对校园安全工作全面负责": a party answering for a whole field.
         re.compile(r"(?:^|[，。；,;])" + name + r"对[^，。；,;]{1,24}?负责"),
         # "向治安责任人汇报", "转告有关领导", "统一交至组织部": whom to report or hand it to handles it;
@@ -68,10 +72,18 @@ def _patterns(known: frozenset[str]) -> tuple[list[re.Pattern[str]], list[re.Pat
     # The first of several listed ("向专职安全员、校务办或总务处报告") is the one named.
     receivers = [re.compile(r"(?:" + _RECEIVE + r")(?:至|到|给)?(?:所在|本|该|学校)?" + name + _ACTS),
                  re.compile(r"(?:" + _HANDED + r")" + name + _THEN)]
-    return responsible, receivers
+    # "协助总务处做好…", "与食堂管理员一起盘点": a party the text works with, hands to or works under.
+    # "期末书面总结交政教处。": handed over, and the sentence ends there;
+    # "在教科研室、教务处、艺体处领导下": the first of those it works under.
+    partners = [re.compile(r"(?:协助|配合|会同|协同)" + name),
+                re.compile(r"(?:" + _RECEIVE + r")(?:至|到|给)?" + name + r"(?=$|[。；;])"),
+                re.compile(r"在" + name + r"(?:[、和及与]" + other + r")*的?(?:领导|指导)下"),
+                re.compile(r"(?:与|同|和)" + name + r"(?:一起|一道|共同)")]
+    return responsible, receivers, partners
 
 
 _CASES = re.compile(r"[；;。]")
+_PARTS = re.compile(r"[，,；;。：:！!？?]")
 _QUANTITY = re.compile(r"[\d一二两三四五六七八九十半]")
 
 
@@ -83,12 +95,63 @@ def responsible_parties(clause: Clause, known: set[str]) -> list[str]:
 
 def parties_asked(clause: Clause, known: set[str], question: str) -> list[str]:
     """The parties that answer this who-question: whom it is handed or reported to, when the question
-    asks that ("材料交哪儿", "该跟谁说") and the clause names one; else everyone responsible."""
+    asks that ("材料交哪儿", "该跟谁说") and the clause names one; else everyone responsible; then, of
+    one, the party named beside what the question asks about, if that is another (see _nearest)."""
+    parties: list[str] = []
     if asks_recipient(question):
-        receivers = _named(clause, _patterns(frozenset(known))[1])
-        if receivers:
-            return receivers
-    return responsible_parties(clause, known)
+        parties = _named(clause, _patterns(frozenset(known))[1])
+    parties = parties or responsible_parties(clause, known)
+    if len(parties) != 1:  # none, or cases for different parties (party_for_case tells them apart)
+        return parties
+    return [_nearest(clause, known, question, parties[0])]
+
+
+def _nearest(clause: Clause, known: set[str], question: str, chosen: str) -> str:
+    """Another party the clause names beside what the question asks about, when the chosen one is not it.
+
+    A party the question itself names is the asker or the subject, not the answer: "班主任的期末书面总结
+    交到哪儿" is answered by "…期末书面总结交政教处" with 政教处. A section owner the text does not name
+    gives way to a party the text works with or reports to, when that party's part of the sentence holds
+    more of the question: "协助总务处做好校园周边环境综合治理工作" answers "周边环境整治归哪个处牵头".
+    """
+    asked = simplified(question)
+    patterns = _patterns(frozenset(known))
+    if _named_in(chosen, asked):
+        others = _named(clause, [*patterns[0], *patterns[1], *patterns[2]])
+    elif chosen == clause.owner and chosen not in clause.text:
+        others = _named(clause, [*patterns[1], *patterns[2]])
+    else:
+        return chosen
+    scores = _part_scores(clause, [o for o in others if o != chosen and not _named_in(o, asked)], asked)
+    parties = [party for party in scores if party is not None]
+    if not parties:
+        return chosen
+    best = max(parties, key=lambda party: scores[party])
+    floor = 0 if _named_in(chosen, asked) else scores.get(None, 0)
+    return best if scores[best] > floor else chosen
+
+
+def _part_scores(clause: Clause, parties: list[str], asked: str) -> dict[str | None, int]:
+    """For each party, the most of the question a comma-separated part naming it holds (None: parts naming none)."""
+    names = sorted(set(parties), key=len, reverse=True)
+    scores: dict[str | None, int] = {}
+    for part in _PARTS.split(clause.text):
+        named = sorted((part.find(n), -len(n), n) for n in names if n in part)  # first, then longest
+        party = named[0][2] if named else None
+        shared = _shared(simplified(part), asked, simplified(party) if party else "")
+        scores[party] = max(scores.get(party, 0), shared)
+    return scores
+
+
+def _shared(part: str, asked: str, party: str) -> int:
+    """How many two-character pieces of the question the part holds, outside the party's own name."""
+    rest = part.replace(party, "|") if party else part
+    return sum(1 for i in range(len(asked) - 1) if asked[i:i + 2] in rest and "|" not in asked[i:i + 2])
+
+
+def _named_in(party: str, asked: str) -> bool:
+    """The question names the party, by its name or a shorter alias ("政教处", "食堂管理员" as "食堂")."""
+    return any(alias in asked for alias in owner_aliases(party) if len(alias) >= 2)
 
 
 def _named(clause: Clause, patterns: Iterable[re.Pattern[str]]) -> list[str]:

@@ -132,6 +132,34 @@ def test_a_recipient_question_is_answered_by_whom_the_clause_hands_it_to() -> No
     assert parties_asked(clause("开展读书分享会。", owner="教科研室"), set(), "材料交给谁") == ["教科研室"]
 
 
+def test_the_answer_is_the_party_named_beside_what_is_asked() -> None:
+    # A section owner the text does not name gives way to the party it assists where the question points.
+    assisting = clause("协助总务处做好食堂卫生检查工作，负责落实宿舍纪律的督查工作。", owner="政教处")
+    assert parties_asked(assisting, {"总务处", "政教处"}, "食堂卫生检查哪个处牵头") == ["总务处"]
+    assert parties_asked(assisting, {"总务处", "政教处"}, "宿舍纪律谁来督查") == ["政教处"]
+    with_whom = clause("与仓库管理员一起对库存物资每季度清点一次。", owner="采购员")
+    assert parties_asked(with_whom, set(), "季度清点库存跟谁一起") == ["仓库管理员"]
+    # The party the question names is the asker or the subject; the answer is another the text names.
+    handed = clause("每学期制定个人工作计划，学期末书面总结交教务处。", owner="任课教师")
+    assert parties_asked(handed, {"教务处"}, "任课教师的学期末总结交到哪儿") == ["教务处"]
+    led = clause("年级组长在德育处、教务处领导下对年级工作全面负责。", owner="年级组长")
+    assert parties_asked(led, {"教务处", "德育处"}, "年级组长归哪个部门领导") == ["德育处"]
+    # ...unless the text names nobody else as a party: an object of a verb is not one.
+    alone = clause("负责组织本学科的期中考试，组织教师分析成绩。", owner="教研组长")
+    assert parties_asked(alone, {"教师", "教研组长"}, "教研组长的期中考试由谁组织") == ["教研组长"]
+    # An explicit actor keeps its place however the rest of the sentence matches.
+    approved = clause("一切经费支出，包括差旅报销等，必须经主管会计同意。", owner="出纳员")
+    assert parties_asked(approved, {"会计"}, "差旅报销要谁点头") == ["主管会计"]
+
+
+@pytest.mark.parametrize(("text", "party"), [
+    ("外联部的日常工作包括联系赞助、接待来访等。", "外联部"),
+    ("校园广播是宣传部的常规工作。", "宣传部"),
+])
+def test_a_sentence_about_a_partys_work_names_it(text: str, party: str) -> None:
+    assert responsible_parties(clause(text, owner="学生会"), set()) == [party]
+
+
 def test_the_case_a_question_names_picks_the_party() -> None:
     rule = clause("学生请假一天以内的，由班主任批准；三天以上的，由校长批准。")
     parties = responsible_parties(rule, set())
