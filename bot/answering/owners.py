@@ -45,7 +45,13 @@ def _patterns(known: frozenset[str]) -> tuple[list[re.Pattern[str]], list[re.Pat
     char = r"(?:(?![由向报告交经至到送并及和与或的了在对为将把被让请])[\u4e00-\u9fff])"
     other = r"(?=[\u4e00-\u9fff]{2})" + char + "{0,10}?" + tail
     name = "(" + other + ")"
-    actor = r"((?=[\u4e00-\u9fff]{2})(?:(?!有)" + char + "){0,22}?" + tail + ")"  # "县级以上人民政府教育行政部门"
+    # "要求全体教师必须参加", "指导班主任做好…": after a verb that has someone act, the one named is told
+    # to, and the actor is the sentence's own subject (a 组织部 is still a name: a name follows the verb).
+    duty = r"[，,]?(?:对[^，。；,;]{1,24}?)?(?:应当|应|必须|须|要|负责|组织|承担|履行|统筹|主管)"
+    causes = r"(?:要求|督促|组织|指导|安排|动员|鼓励|号召|通知|提醒|带领|引导|帮助|派)"
+    told = r"(?!" + causes + char + "{1,10}?" + tail + duty + ")"
+    # "县级以上人民政府教育行政部门"
+    actor = told + r"((?=[\u4e00-\u9fff]{2})(?:(?!有)" + char + "){0,22}?" + tail + ")"
     responsible = [
         # "后勤处：负责…", "班主任：…": a line that opens with a party and a colon.
         re.compile(r"^" + name + r"[：:]"),
@@ -66,8 +72,7 @@ def _patterns(known: frozenset[str]) -> tuple[list[re.Pattern[str]], list[re.Pat
         # "…，体育组负责具体组织", "保卫科应立即报警", "各级卫生防疫站，对学校卫生工作承担下列任务":
         # a party opening a sentence or a clause of it.
         # A name holds no 由/有 ("教研活动有教研组长负责" names 教研组长, found by the 有 pattern above).
-        re.compile(r"(?:^|[，。；,;])(?![由有对在向为经与和交报送请])(?:各级|各)?" + actor +
-                   r"[，,]?(?:对[^，。；,;]{1,24}?)?(?:应当|应|必须|须|要|负责|组织|承担|履行|统筹|主管)"),
+        re.compile(r"(?:^|[，。；,;])(?![由有对在向为经与和交报送请])(?:各级|各)?" + actor + duty),
     ]
     # The first of several listed ("向专职安全员、校务办或总务处报告") is the one named.
     receivers = [re.compile(r"(?:" + _RECEIVE + r")(?:至|到|给)?(?:所在|本|该|学校)?" + name + _ACTS),

@@ -100,6 +100,10 @@ def test_responsible_parties_are_read_from_the_sentence(text: str, parties: list
     ("将安全责任落实到有关人员。", set(), []),
     ("中心现设有办公室、宿舍管理部、监督客服部四个部门。", {"办公室"}, []),
     ("及时上报并立即报告学校领导处理。", set(), ["学校领导"]),
+    # Told to act, not the actor: after 要求/指导/安排 the sentence's own subject acts ("组织部" is a name).
+    ("每月两次教研活动，要求全体教师必须参加。", set(), []),
+    ("定期召开会议，指导班主任要做好学生思想工作。", {"班主任"}, []),
+    ("组织部应做好团员档案的收集。", set(), ["组织部"]),
 ])
 def test_a_party_is_a_name_that_ends_like_one(text: str, known: set[str], parties: list[str]) -> None:
     assert responsible_parties(clause(text), known) == parties
