@@ -88,6 +88,7 @@ def _patterns(known: frozenset[str]) -> tuple[list[re.Pattern[str]], list[re.Pat
 
 
 _CASES = re.compile(r"[；;。]")
+_EACH = re.compile(r"^(?:各级|各)")
 _PARTS = re.compile(r"[，,；;。：:！!？?]")
 _QUANTITY = re.compile(r"[\d一二两三四五六七八九十半]")
 
@@ -207,7 +208,9 @@ def party_for_case(clause: Clause, parties: list[str], question: str) -> list[st
 
 
 def _subject(text: str, known: set[str]) -> list[str]:
-    """The known department or post a clause opens with ("总务处每月对校舍…进行一次全面检查")."""
+    """The known department or post a clause opens with ("总务处每月对校舍…进行一次全面检查"), each
+    of them too ("各教研组长依本组的学科特征制定教研计划")."""
+    text = _EACH.sub("", text, count=1)
     for size in range(min(len(text), SUBJECT_MAX), 1, -1):
         if text[:size] in known:
             return [text[:size]]

@@ -111,6 +111,8 @@ def test_a_party_is_a_name_that_ends_like_one(text: str, known: set[str], partie
 
 def test_the_section_owner_counts_only_when_the_text_names_nobody() -> None:
     assert responsible_parties(clause("开展读书分享会。", owner="教科研室"), set()) == ["教科研室"]
+    # A clause opening with a known post names it, each of them too.
+    assert responsible_parties(clause("各班主任依本班情况每周召开一次班会。", owner="政教处"), {"班主任"}) == ["班主任"]
     assert responsible_parties(clause("报教务处备案。", owner="办公室"), {"教务处"}) == ["教务处"]
 
 
