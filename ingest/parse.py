@@ -134,7 +134,8 @@ def _another_title(text: str, title: str) -> bool:
 
 
 def _take_title(lines: list[tuple[int, str]], index: int, state: _State, text: str) -> None:
-    """The title line is not content; but "图书馆岗位职责" over its items (or its preamble) names their owner.
+    """The title line is not content; but "图书馆岗位职责" over its items (or its preamble) names their owner,
+    and so does a unit's name as the title of its document.
 
     It opens a frame of its own kind, so later role headings of the same shape are its children
     rather than siblings that would close it (and the sections beneath it).
@@ -143,7 +144,9 @@ def _take_title(lines: list[tuple[int, str]], index: int, state: _State, text: s
     owner = owner_from_heading(text.rstrip(":："))
     following = _next_text(lines, index)
     over_items = following is not None and (split_label(following) is not None or not _looks_like_heading(following))
-    if owner and (over_items or is_unit_plan(text.rstrip(":："))):
+    # A title that is only a unit's name ("苏外纪检部" over "纪检部每日常规…评分细则") issues the document.
+    issuer = owner == text.rstrip(":：")
+    if owner and (over_items or issuer or is_unit_plan(text.rstrip(":："))):
         state.stack.append(Frame(title=text, kind="title", owner=owner))
 
 

@@ -38,7 +38,9 @@ log = logging.getLogger(__name__)
 # body a list of duties ("各级卫生防疫站，对学校卫生工作承担下列任务：") owns its items. 8: an article's
 # later paragraphs (款) sit under the article. 9: "①落实学校发展策略：" and the paragraph under it are one item.
 # 10: a line opening with a key of up to ten characters and a colon ("ISO部门品质目标：") starts a new clause.
-FORMAT_VERSION = 11
+# 11: a web page's header ("XX中学 | 事务处 …") is the title of its page, owner the unit it names.
+# 12: a title that is only a unit's name ("苏外纪检部") owns the document's clauses.
+FORMAT_VERSION = 12
 _COLLECTION_PREFIX = "dutydesk_g"
 _MANIFEST = "manifest.json"
 _HISTORY = "history.jsonl"

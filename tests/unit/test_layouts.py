@@ -164,3 +164,11 @@ def test_a_quote_keeps_the_spacing_after_its_label_as_written() -> None:
                 checked += 1
                 wrong += [] if line.endswith(clause.quoted()) else [(line, clause.quoted())]
     assert checked > 300 and not wrong, wrong[:5]
+
+
+def test_a_title_that_is_a_units_name_issues_the_document() -> None:
+    # "苏外纪检部" over "纪检部每日常规及自主劳动检查评分细则": the checks are the 纪检部's.
+    rules = parsed("苏州外国语学校纪检部每日常规及自主劳动检查评分细则.txt")
+    floors = next(c for c in rules if c.text.startswith("地面整洁"))
+    assert floors.owner == "苏外纪检部"
+    assert all(c.owner == "苏外纪检部" for c in rules)
