@@ -141,12 +141,12 @@ def _take_title(lines: list[tuple[int, str]], index: int, state: _State, text: s
     rather than siblings that would close it (and the sections beneath it).
     """
     _close_draft(state)
-    owner = owner_from_heading(text.rstrip(":："))
+    bare = text.rstrip(":：")
+    owner = owner_from_heading(bare)
     following = _next_text(lines, index)
     over_items = following is not None and (split_label(following) is not None or not _looks_like_heading(following))
     # A title that is only a unit's name ("苏外纪检部" over "纪检部每日常规…评分细则") issues the document.
-    issuer = owner == text.rstrip(":：")
-    if owner and (over_items or issuer or is_unit_plan(text.rstrip(":："))):
+    if owner and (over_items or owner == bare or is_unit_plan(bare)):
         state.stack.append(Frame(title=text, kind="title", owner=owner))
 
 

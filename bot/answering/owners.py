@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from functools import lru_cache
+from typing import NamedTuple
 
 from bot.answering.intent import asks_recipient
 from bot.answering.tuning import LINK_DEPTH, NEAR_EQUAL, SUBJECT_MAX, WHO_DEPTH, WHO_FLOOR
@@ -30,10 +31,17 @@ _DONE = (r"[\u4e00-\u9fff]{0,3}?(?:汇报|报告|上报|申请|提出|反映|请
 _THEN = r"(?=$|[，。；,;、或和及与]|" + _DONE + ")"
 
 
+class _Patterns(NamedTuple):
+    """The sentence forms that name a party, by the part the party plays."""
+
+    responsible: list[re.Pattern[str]]  # who the text makes responsible
+    receivers: list[re.Pattern[str]]  # whom it hands or reports to
+    partners: list[re.Pattern[str]]  # whom else it works with, hands to or works under
+
+
 @lru_cache(maxsize=8)
-def _patterns(known: frozenset[str]) -> tuple[list[re.Pattern[str]], list[re.Pattern[str]], list[re.Pattern[str]]]:
-    """(who the text makes responsible, whom it hands or reports to, whom else it works with), for one
-    knowledge's owner names.
+def _patterns(known: frozenset[str]) -> _Patterns:
+    """The party-naming patterns for one knowledge's owner names.
 
     A name is the fewest characters that end like a known owner or a unit or post ("主管会计", "年级组长")
     and are followed by what the pattern expects; so "由年级组长批准" is not cut at "年级组".
@@ -84,7 +92,7 @@ def _patterns(known: frozenset[str]) -> tuple[list[re.Pattern[str]], list[re.Pat
                 re.compile(r"(?:" + _RECEIVE + r")(?:至|到|给)?" + name + r"(?=$|[。；;])"),
                 re.compile(r"在" + name + r"(?:[、和及与]" + other + r")*的?(?:领导|指导)下"),
                 re.compile(r"(?:与|同|和)" + name + r"(?:一起|一道|共同)")]
-    return responsible, receivers, partners
+    return _Patterns(responsible, receivers, partners)
 
 
 _CASES = re.compile(r"[；;。]")
@@ -95,7 +103,7 @@ _QUANTITY = re.compile(r"[\d一二两三四五六七八九十半]")
 
 def responsible_parties(clause: Clause, known: set[str]) -> list[str]:
     """Everyone the text makes responsible, in order, else the owner of the section it belongs to."""
-    found = _named(clause, _patterns(frozenset(known))[0])
+    found = _named(clause, _patterns(frozenset(known)).responsible)
     return found or _subject(clause.text, known) or _lead_in(clause, known) or ([clause.owner] if clause.owner else [])
 
 
@@ -105,7 +113,7 @@ def parties_asked(clause: Clause, known: set[str], question: str) -> list[str]:
     one, the party named beside what the question asks about, if that is another (see _nearest)."""
     parties: list[str] = []
     if asks_recipient(question):
-        parties = _named(clause, _patterns(frozenset(known))[1])
+        parties = _named(clause, _patterns(frozenset(known)).receivers)
     parties = parties or responsible_parties(clause, known)
     if len(parties) != 1:  # none, or cases for different parties (party_for_case tells them apart)
         return parties
@@ -122,10 +130,11 @@ def _nearest(clause: Clause, known: set[str], question: str, chosen: str) -> str
     """
     asked = simplified(question)
     patterns = _patterns(frozenset(known))
-    if _named_in(chosen, asked):
-        others = _named(clause, [*patterns[0], *patterns[1], *patterns[2]])
+    asker = _named_in(chosen, asked)
+    if asker:
+        others = _named(clause, [*patterns.responsible, *patterns.receivers, *patterns.partners])
     elif chosen == clause.owner and chosen not in clause.text:
-        others = _named(clause, [*patterns[1], *patterns[2]])
+        others = _named(clause, [*patterns.receivers, *patterns.partners])
     else:
         return chosen
     scores = _part_scores(clause, [o for o in others if o != chosen and not _named_in(o, asked)], asked)
@@ -133,7 +142,7 @@ def _nearest(clause: Clause, known: set[str], question: str, chosen: str) -> str
     if not parties:
         return chosen
     best = max(parties, key=lambda party: scores[party])
-    floor = 0 if _named_in(chosen, asked) else scores.get(None, 0)
+    floor = 0 if asker else scores.get(None, 0)
     return best if scores[best] > floor else chosen
 
 
