@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 
 from bot.answering import model as fitted
 from bot.answering.features import asks_for_value, content_runs, measure, states_what_is_asked
-from bot.answering.intent import DUTIES, WHO, detect_intent
+from bot.answering.intent import DUTIES, WHO, detect_intent, without_speaker_opening
 from bot.answering.owners import best_owned, linked_owner, names_topic, parties_asked, party_for_case
 from bot.answering.tuning import VALUE_DEPTH
 from bot.knowledge import Knowledge, compact
@@ -68,15 +68,17 @@ def question_intent(retrieval: Retrieval, knowledge: Knowledge) -> str:
 
     A question that names nothing but a post and the duty frame wants the whole duty list; one that
     also names a topic of that post's own clauses wants the clause about it. Words that only restate
-    the post ("管档案" for 档案管理员) or the speaker's situation ("刚调到", "上班") are no such topic.
+    the post ("管档案" for 档案管理员) or the speaker's situation ("刚调到", "上班") are no such topic,
+    nor is an opening in which the speaker describes their job ("我在食堂管仓库，平时要做些啥").
     """
     intent = detect_intent(retrieval.question, retrieval.owners)
     if intent != "duties":
         return intent
     owner = retrieval.owners[0]
     duties = "".join(knowledge.compact[c.id][1] for c in knowledge.owner_clauses(owner))
+    asked = without_speaker_opening(retrieval.question)
     topic = [t for t in subject_weights(retrieval.question, retrieval.weights)
-             if t in duties and not names_topic(owner, [t])]
+             if t in asked and t in duties and not names_topic(owner, [t])]
     return "fact" if topic else intent
 
 

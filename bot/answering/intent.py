@@ -31,6 +31,8 @@ CONTACT = re.compile(r"电话|联系方式|怎么联系|如何联系|号码|手�
 _BARE = re.compile(r"[\W_]+")  # punctuation and spaces around a bare name
 # "我是新来的班主任", "我刚当上宿管": the speaker's own post, named before the question proper.
 _FIRST_PERSON_POST = re.compile(r"^(?:我是|我当|我刚当上|我刚做|我新当|本人是|我们是)")
+# "我在食堂管仓库，…", "刚调到总务处，…": an opening part in which the speaker says what their job is.
+_SPEAKER_OPENING = re.compile(r"^(?:我|本人|刚)[^，,。；;！!？?]*[，,]")
 
 
 def detect_intent(question: str, owners: list[str]) -> Intent:
@@ -49,6 +51,12 @@ def detect_intent(question: str, owners: list[str]) -> Intent:
 def asks_recipient(question: str) -> bool:
     """True when the question asks whom something is handed or reported to."""
     return bool(RECIPIENT.search(question))
+
+
+def without_speaker_opening(question: str) -> str:
+    """The question after an opening part in which the speaker describes their own job, if any."""
+    rest = _SPEAKER_OPENING.sub("", question, count=1)
+    return rest or question
 
 
 def speaker_post(question: str, owners: list[str]) -> str | None:

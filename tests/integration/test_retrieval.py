@@ -185,6 +185,16 @@ def test_real_knowledge_duties_of_the_head_teacher(seed_desk: DutyDesk) -> None:
     assert [h.clause.label for h in result.citations] == [f"{n}." for n in range(1, 10)]
 
 
+def test_real_knowledge_an_opening_that_describes_the_speakers_job_is_no_topic(seed_desk: DutyDesk) -> None:
+    # "管仓库" says which post is the speaker's: the whole list, not the clauses about 仓库.
+    listed = ask(seed_desk, "我在食堂管仓库，平时要做些啥")
+    assert listed.owner == "食堂保管员"
+    assert [h.clause.label.rstrip(".．") for h in listed.citations] == [str(n) for n in range(1, 10)]
+    # Asked after the post is named, the same word is a topic of its duties: the clause about it.
+    topic = ask(seed_desk, "食堂保管员对仓库要做些啥")
+    assert "仓库" in topic.citations[0].clause.text
+
+
 def test_real_knowledge_a_field_line_answers_a_fact(seed_desk: DutyDesk) -> None:
     result = ask(seed_desk, "学校的校训是什么？")
     assert "自强不息" in result.citations[0].clause.text
