@@ -27,6 +27,7 @@ _UNIT_PLAN = re.compile(r"(?:工作计划|工作要点|工作安排|工作总结
 _LINE_OWNER = re.compile(r"^([\u4e00-\u9fff]{1,10}" + alternation((*UNIT_ENDINGS, *POST_ENDINGS)) + r")\s*[：:]\s*\S")
 # "教务处事务处图书馆工作职能": one file for several units names none of them for all its items.
 _SEVERAL_UNITS = re.compile(r"^(?:[\u4e00-\u9fff]{1,6}?" + alternation(LISTED_UNITS) + r"){2,}$")
+_MOTTO = re.compile(r"\s*(?:——|—|──|--)\s*")
 _ENGLISH_TAIL = re.compile(r"(?<=[\u4e00-\u9fff])\s+[A-Za-z][A-Za-z &/'.-]*$")
 _NAME_KEY = re.compile(r"(?:名称|部门|单位|处室|科室|机构|岗位|职务)$")
 _CONTACT_KEY = re.compile(r"(?:电话|联系方式|联系人|手机|热线|邮箱)")
@@ -62,6 +63,10 @@ def owner_from_heading(title: str) -> str | None:
     # section (or document) of a plan; its items are that unit's work.
     numbered = split_label(title)
     title = numbered.rest if numbered and numbered.rest else title
+    # "（二）宣传部——以升旗仪式为载体，…": a unit's section headed by its name and a motto.
+    head = _MOTTO.split(title, maxsplit=1)[0].strip()
+    if head != title and len(head) >= 2 and _UNIT_NAME.match(simplified(head)) and not _COLLECTIVE.search(head):
+        return head
     match = _UNIT_WORK.match(simplified(title))
     if not match:
         return None

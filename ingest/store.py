@@ -40,7 +40,8 @@ log = logging.getLogger(__name__)
 # 10: a line opening with a key of up to ten characters and a colon ("ISO部门品质目标：") starts a new clause.
 # 11: a web page's header ("XX中学 | 事务处 …") is the title of its page, owner the unit it names.
 # 12: a title that is only a unit's name ("苏外纪检部") owns the document's clauses.
-FORMAT_VERSION = 12
+# 13: a numbered heading "（五）社团部——motto" is that unit's section.
+FORMAT_VERSION = 13
 _COLLECTION_PREFIX = "dutydesk_g"
 _MANIFEST = "manifest.json"
 _HISTORY = "history.jsonl"

@@ -177,6 +177,9 @@ def test_the_case_a_question_names_picks_the_party() -> None:
 @pytest.mark.parametrize(("title", "owner"), [
     ("（二）教务处工作", "教务处"), ("教科研室工作", "教科研室"), ("德育工作", None), ("学校工作", None),
     ("各处室工作", None), ("班主任岗位职责", "班主任"),
+    # a unit's section headed by its name and a motto; a topic with a motto names nobody
+    ("（五）社团部——以社团学分制改革为契机，加强社团管理", "社团部"), ("(一)组织部—夯实基层组织", "组织部"),
+    ("（一）安全工作——常抓不懈", None), ("第一部分——总则", None),
 ])
 def test_a_units_section_of_a_plan_is_owned_by_that_unit(title: str, owner: str | None) -> None:
     assert owner_from_heading(title) == owner
