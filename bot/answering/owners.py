@@ -37,6 +37,8 @@ class _Patterns(NamedTuple):
     responsible: list[re.Pattern[str]]  # who the text makes responsible
     receivers: list[re.Pattern[str]]  # whom it hands or reports to
     partners: list[re.Pattern[str]]  # whom else it works with, hands to or works under
+    name: str  # a party's name, as a group
+    other: str  # the same, without a group
 
 
 @lru_cache(maxsize=8)
@@ -92,13 +94,14 @@ def _patterns(known: frozenset[str]) -> _Patterns:
                 re.compile(r"(?:" + _RECEIVE + r")(?:至|到|给)?" + name + r"(?=$|[。；;])"),
                 re.compile(r"在" + name + r"(?:[、和及与]" + other + r")*的?(?:领导|指导)下"),
                 re.compile(r"(?:与|同|和)" + name + r"(?:一起|一道|共同)")]
-    return _Patterns(responsible, receivers, partners)
+    return _Patterns(responsible, receivers, partners, name, other)
 
 
 _CASES = re.compile(r"[；;。]")
 _EACH = re.compile(r"^(?:各级|各)")
 _PARTS = re.compile(r"[，,；;。：:！!？?]")
 _QUANTITY = re.compile(r"[\d一二两三四五六七八九十半]")
+_HAN_ONLY = re.compile(r"[\u4e00-\u9fff]+")
 
 
 def responsible_parties(clause: Clause, known: set[str]) -> list[str]:
@@ -108,16 +111,74 @@ def responsible_parties(clause: Clause, known: set[str]) -> list[str]:
 
 
 def parties_asked(clause: Clause, known: set[str], question: str) -> list[str]:
-    """The parties that answer this who-question: whom it is handed or reported to, when the question
-    asks that ("材料交哪儿", "该跟谁说") and the clause names one; else everyone responsible; then, of
-    one, the party named beside what the question asks about, if that is another (see _nearest)."""
-    parties: list[str] = []
+    """The parties that answer this who-question: the one the clause names with the question's own verb
+    (see _aligned); else whom it is handed or reported to, when the question asks that ("材料交哪儿",
+    "该跟谁说") and the clause names one; else everyone responsible; then, of one, the party named
+    beside what the question asks about, if that is another (see _nearest)."""
+    parties = _aligned(clause, known, question)
+    if parties:
+        return parties
     if asks_recipient(question):
         parties = _named(clause, _patterns(frozenset(known)).receivers)
     parties = parties or responsible_parties(clause, known)
     if len(parties) != 1:  # none, or cases for different parties (party_for_case tells them apart)
         return parties
     return [_nearest(clause, known, question, parties[0])]
+
+
+# Where a question's 谁/哪 stands ("交给谁", "配合哪个处", "去哪儿申请", "跟谁说明"): the words before it,
+# without the preposition that leads to it, and after it, past the kind of party it asks for.
+_WH = re.compile(r"(?:给|到|至|去|向|跟|找|和|与|同)?(?:谁|哪)(?:个|一个|位|些|里|儿)?"
+                 r"(?:部门|处室|科室|办公室|单位|机构|老师|领导|岗位|中心|人|处|科|部|组)?(?:去|来)?")
+_TOWARD = r"(?:到|至|向|与|跟)"
+
+
+def _aligned(clause: Clause, known: set[str], question: str) -> list[str]:
+    """The party the clause names with the question's own verb beside its 谁/哪.
+
+    A 谁/哪 after the verb is its object ("报表交给谁", "配合哪个处"): the clause names the party right
+    after that verb ("…报表交财务，…"). One before the verb is where it is done or who is told ("补考去
+    哪儿申请", "跟谁说明"): the clause names it after 到/至/向/与/跟, before the verb ("再到教务处申请补
+    考"), as it may an object ("联系哪个部门": "请及时与教务处联系"). Verbs are two characters; one
+    only where a 给/到/至 hands it over ("报给谁"). A party the question names is the asker, not the answer.
+    """
+    asked = simplified(question)
+    wh = _WH.search(asked)
+    if not wh:
+        return []
+    before, after = asked[:wh.start()], asked[wh.end():]
+    handed = wh.group().startswith(("给", "到", "至"))
+    # "谁来检查": 谁 is the subject, and the word before it ("每月") no verb.
+    objects = [] if wh.group().endswith("来") else \
+        [v for v in (before[-2:], before[-1:] if handed else "") if _HAN_ONLY.fullmatch(v)]
+    places = [v for v in (after[:2],) if _HAN_ONLY.fullmatch(v) and len(v) == 2]
+    key = frozenset(known)
+    forms = [_verb_form("object", v, key) for v in objects]
+    forms += [_verb_form("place", v, key) for v in places + [v for v in objects if len(v) == 2]]
+    forms += [_verb_form("known", v, key) for v in objects]
+    for form in forms:
+        found = [party for party in _named(clause, [form]) if not _named_in(party, asked)]
+        if found:
+            return found[:1]
+    return []
+
+
+@lru_cache(maxsize=512)
+def _verb_form(kind: str, verb: str, known: frozenset[str]) -> re.Pattern[str]:
+    """A party named with a verb: right after it ("交总务处"), after 到/至/向/与/跟 before it ("到教务处
+    申请"), or, a name the rules know, right after it with nothing told after ("配合教导处举办…")."""
+    name, verb = _patterns(known).name, re.escape(verb)
+    if kind == "object":
+        return re.compile(verb + r"(?:给|到|至)?" + name + _THEN)
+    if kind == "place":
+        return re.compile(_TOWARD + name + verb)
+    return re.compile(verb + r"(?:给|到|至)?(" + _known_names(known) + ")")
+
+
+@lru_cache(maxsize=8)
+def _known_names(known: frozenset[str]) -> str:
+    """An alternation of the known owners' names, longest first."""
+    return "|".join(re.escape(simplified(n)) for n in sorted(known, key=len, reverse=True) if len(n) >= 2) or "(?!)"
 
 
 def _nearest(clause: Clause, known: set[str], question: str, chosen: str) -> str:

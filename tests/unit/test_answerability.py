@@ -158,6 +158,27 @@ def test_the_answer_is_the_party_named_beside_what_is_asked() -> None:
     assert parties_asked(approved, {"会计"}, "差旅报销要谁点头") == ["主管会计"]
 
 
+@pytest.mark.parametrize(("text", "known", "question", "party"), [
+    # 谁/哪 after the verb is its object: the party the clause names right after that verb.
+    ("每月清点一次库房，记清账目，报表交总务处，做到账目天天清。", set(), "我是管仓库的，每月报表交给谁", "总务处"),
+    ("并对本岗无力解决的问题如实上报学校安全领导小组研究处理。", set(), "解决不了的隐患要报给谁处理", "学校安全领导小组"),
+    ("是理论部的重头戏。主要任务是配合教导处举办竞赛活动。", {"教导处"}, "竞赛是配合哪个处搞的", "教导处"),
+    ("教室使用中发现问题，请及时与教务处联系。", set(), "教室出了问题联系哪个部门", "教务处"),
+    # 谁/哪 before the verb is where it is done, or who is told: named after 到/至/向/与 before that verb.
+    ("回校当天到训导处办理请假手续，再到教务处申请补考。", set(), "补考去哪儿申请", "教务处"),
+    ("若有广播损坏等特殊情况需向检察员说明。", set(), "广播坏了要跟谁说明", "检察员"),
+])
+def test_the_party_is_the_one_named_with_the_questions_own_verb(text: str, known: set[str], question: str,
+                                                                 party: str) -> None:
+    assert parties_asked(clause(text, owner="保管员"), known, question) == [party]
+
+
+def test_a_word_before_a_subject_who_is_no_verb() -> None:
+    # "每月谁来检查": 谁 is the subject; "与学校行政领导每月…" says nothing of who checks.
+    checked = clause("教科处与学校行政领导每月对各教研组活动进行检查。", owner="教科处")
+    assert parties_asked(checked, {"教科处"}, "每月谁来检查教研组的活动") == ["教科处"]
+
+
 @pytest.mark.parametrize(("text", "party"), [
     ("外联部的日常工作包括联系赞助、接待来访等。", "外联部"),
     ("校园广播是宣传部的常规工作。", "宣传部"),
