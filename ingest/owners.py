@@ -63,9 +63,8 @@ def owner_from_heading(title: str) -> str | None:
     # section (or document) of a plan; its items are that unit's work.
     numbered = split_label(title)
     title = numbered.rest if numbered and numbered.rest else title
-    # "（二）宣传部——以升旗仪式为载体，…": a unit's section headed by its name and a motto.
-    head = _MOTTO.split(title, maxsplit=1)[0].strip()
-    if head != title and len(head) >= 2 and _UNIT_NAME.match(simplified(head)) and not _COLLECTIVE.search(head):
+    head = motto_owner(title)
+    if head:
         return head
     match = _UNIT_WORK.match(simplified(title))
     if not match:
@@ -74,6 +73,15 @@ def owner_from_heading(title: str) -> str | None:
     name = match.group("owner")[start:]
     if len(name) >= 2 and _UNIT_NAME.match(name) and not _COLLECTIVE.search(name):
         return title[match.start("owner") + start:match.end("owner")]
+    return None
+
+
+def motto_owner(title: str) -> str | None:
+    """The unit a "宣传部——以升旗仪式为载体，…" heading names before its motto, or None."""
+    parts = _MOTTO.split(title.strip(), maxsplit=1)
+    head = parts[0].strip()
+    if len(parts) == 2 and len(head) >= 2 and _UNIT_NAME.match(simplified(head)) and not _COLLECTIVE.search(head):
+        return head
     return None
 
 

@@ -21,6 +21,7 @@ from ingest.owners import (
     is_contact_key,
     is_unit_plan,
     looks_like_name,
+    motto_owner,
     owner_from_heading,
     owner_from_lead_in,
     owner_from_table_key,
@@ -272,7 +273,8 @@ def _open_plain(state: _State, text: str) -> None:
         sibling = len(state.stack) - 1  # a heading after the last one's items is its sibling, not its child
     if sibling is not None:
         del state.stack[sibling:]
-    else:
+    elif not frame.colon:
+        # A lead-in ("国旗下讲话主题：" over a table) introduces what follows inside the open section.
         # A title that names an owner ("宿舍管理中心" over its preamble) stays: its owner holds for the file.
         # A chapter (第X章, 第X节) holds whatever comes before the next one, plain headings included.
         while state.stack and state.stack[-1].kind not in _HOLDING and state.stack[-1].has_content:
@@ -342,8 +344,10 @@ def _has_children(lines: list[tuple[int, str]], index: int, state: _State, item:
     if child is None:
         # A title-like line ("一、专业理论知识", "一、行政管理工作人员职责") followed by text or a
         # plain heading opens a section; a sentence-like item followed by a paragraph does not, nor
-        # does the next item of a run of plain items (what follows it is its wrapped tail).
-        return item.style != "article" and _looks_like_heading(item.rest) and not _follows_sibling_item(state, item)
+        # does the next item of a run of plain items (what follows it is its wrapped tail). A unit's name
+        # and its motto ("（一）组织部——夯实基层组织团建，…。") head that unit's section, sentence or not.
+        titled = _looks_like_heading(item.rest) or motto_owner(item.rest) is not None
+        return item.style != "article" and titled and not _follows_sibling_item(state, item)
     if child.style == item.style or child.style == "bullet" and item.style == "bullet":
         return False
     if child.style == "article" and state.article_base is not None and len(state.stack) > state.article_base:

@@ -41,7 +41,9 @@ log = logging.getLogger(__name__)
 # 11: a web page's header ("XX中学 | 事务处 …") is the title of its page, owner the unit it names.
 # 12: a title that is only a unit's name ("苏外纪检部") owns the document's clauses.
 # 13: a numbered heading "（五）社团部——motto" is that unit's section.
-FORMAT_VERSION = 13
+# 14: a numbered "unit——motto" line heads a section even as a sentence; a "X：" lead-in opens inside the
+#     open section instead of closing it.
+FORMAT_VERSION = 14
 _COLLECTION_PREFIX = "dutydesk_g"
 _MANIFEST = "manifest.json"
 _HISTORY = "history.jsonl"

@@ -51,6 +51,18 @@ def test_a_date_line_under_the_title_heads_nothing() -> None:
     assert guiding.owner == "团委"  # the unit's own plan: its items are the unit's work
 
 
+def test_a_units_name_and_motto_head_its_section_and_a_lead_in_stays_inside_it() -> None:
+    # "（二）宣传部——以升旗仪式为载体，…" over paragraphs and "1、…" items: 宣传部's section, not 团委's.
+    # Its "国旗下讲话主题：" over a table introduces a part of "1、升旗仪式"; "2、执勤工作" stays 宣传部's.
+    clauses = parsed("上海市复兴高级中学2008学年第一学期团委工作计划.md")
+    archive = next(c for c in clauses if c.text.startswith("高一新生进入高中"))
+    duty = next(c for c in clauses if c.text.startswith("执勤工作是宣传部"))
+    charity = next(c for c in clauses if c.text.startswith("义卖和义拍"))
+    assert (archive.owner, duty.owner, charity.owner) == ("组织部", "宣传部", "公关部")
+    assert duty.section[-2].startswith("(二)宣传部") and duty.section[-1] == "2、执勤工作"
+    assert not any(c.section[-1].startswith("国旗下讲话主题") for c in clauses if c.owner != "宣传部")
+
+
 def test_a_list_of_tasks_is_not_a_heading_and_the_unit_keeps_its_items() -> None:
     clauses = parsed("上海市复兴高级中学管理机构和工作任务.txt")
     reception = next(c for c in clauses if "接待安排国际学生" in c.text)
