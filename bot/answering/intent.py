@@ -13,7 +13,8 @@ from bot.retrieve import owner_aliases
 
 Intent = Literal["who", "duties", "contact", "fact"]
 
-WHO = re.compile(r"谁|找哪|报哪|交给哪|送哪|由哪|归哪|负责人是|什么部门|什么人|"
+# "补考去哪儿申请", "到哪里报备": where one goes for it is the office that handles it.
+WHO = re.compile(r"谁|找哪|报哪|交给哪|送哪|由哪|归哪|去哪|到哪|负责人是|什么部门|什么人|"
                  r"哪(?:个|一个|位|些|一)?(?:部门|处室|处|科室|科|办公室|部|组|中心|单位|机构|老师|领导|岗位|人|主任)"
                  r"(?!职责|职能|工作职责)")  # "有哪些岗位职责" asks for duties, not for a post
 # What a post or unit does: "有哪些职责", "都管些啥", "要干啥", "平时要做哪些".

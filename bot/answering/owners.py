@@ -73,6 +73,8 @@ def _patterns(known: frozenset[str]) -> _Patterns:
         # "校务部的日常工作包括…", "…是理论部的重头戏": the work the sentence describes is the party's.
         re.compile(r"(?:^|[，。；,;])" + name + r"的[^，。；,;]{0,6}?(?:工作|职责|职能|任务)(?:包括|是|有|为|主要)"),
         re.compile(r"是" + name + r"的"),
+        # "校医院应当设保健科(室)，负责师生的卫生保健工作": the unit set up is the one responsible.
+        re.compile(r"(?:设立|设置|设|成立|组建)" + name + r"(?:[（(][^）)]{1,4}[）)])?[，,]?(?:负责|承担)"),
         # "学校主要负责人对校园安全工作全面负责": a party answering for a whole field.
         re.compile(r"(?:^|[，。；,;])" + name + r"对[^，。；,;]{1,24}?负责"),
         # "向治安责任人汇报", "转告有关领导", "统一交至组织部": whom to report or hand it to handles it;
@@ -105,9 +107,14 @@ _HAN_ONLY = re.compile(r"[\u4e00-\u9fff]+")
 
 
 def responsible_parties(clause: Clause, known: set[str]) -> list[str]:
-    """Everyone the text makes responsible, in order, else the owner of the section it belongs to."""
-    found = _named(clause, _patterns(frozenset(known)).responsible)
-    return found or _subject(clause.text, known) or _lead_in(clause, known) or ([clause.owner] if clause.owner else [])
+    """Everyone the text makes responsible, in order, else the owner of the section it belongs to.
+
+    A name the section owner's name ends with is that owner, named short ("各学院要安排专人…" in the
+    section of 学生所在学院)."""
+    found = _named(clause, _patterns(frozenset(known)).responsible) or _subject(clause.text, known)
+    owner = clause.owner
+    found = [owner if owner and len(owner) > len(p) and owner.endswith(p) else p for p in found]
+    return list(dict.fromkeys(found)) or _lead_in(clause, known) or ([owner] if owner else [])
 
 
 def parties_asked(clause: Clause, known: set[str], question: str) -> list[str]:
@@ -130,7 +137,7 @@ def parties_asked(clause: Clause, known: set[str], question: str) -> list[str]:
 # without the preposition that leads to it, and after it, past the kind of party it asks for.
 _WH = re.compile(r"(?:给|到|至|去|向|跟|找|和|与|同)?(?:谁|哪)(?:个|一个|位|些|里|儿)?"
                  r"(?:部门|处室|科室|办公室|单位|机构|老师|领导|岗位|中心|人|处|科|部|组)?(?:去|来)?")
-_TOWARD = r"(?:到|至|向|与|跟)"
+_TOWARD = r"(?:到|至|向|与|跟|由)"
 
 
 def _aligned(clause: Clause, known: set[str], question: str) -> list[str]:
@@ -159,7 +166,7 @@ def _aligned(clause: Clause, known: set[str], question: str) -> list[str]:
     for form in forms:
         found = [party for party in _named(clause, [form]) if not _named_in(party, asked)]
         if found:
-            return found[:1]
+            return found  # cases for different parties too: party_for_case tells them apart
     return []
 
 
@@ -200,6 +207,8 @@ def _nearest(clause: Clause, known: set[str], question: str, chosen: str) -> str
         return chosen
     scores = _part_scores(clause, [o for o in others if o != chosen and not _named_in(o, asked)], asked)
     parties = [party for party in scores if party is not None]
+    if not parties and asker and clause.owner and not _named_in(clause.owner, asked):
+        return clause.owner  # "职代会谁负责筹备": not 职代会, named in "向职代会反映", but whose duty it is
     if not parties:
         return chosen
     best = max(parties, key=lambda party: scores[party])

@@ -173,6 +173,18 @@ def test_the_party_is_the_one_named_with_the_questions_own_verb(text: str, known
     assert parties_asked(clause(text, owner="保管员"), known, question) == [party]
 
 
+def test_a_unit_set_up_to_do_it_a_short_name_and_a_party_the_question_names() -> None:
+    # "设保健科(室)，负责…": the unit set up is responsible (with the one that sets it up).
+    set_up = clause("校医院应当设保健科(室)，负责师生的卫生保健工作。")
+    assert "保健科" in responsible_parties(set_up, set())
+    # "各学院" in the section of 学生所在学院 is that owner, named short.
+    colleges = clause("各学院要安排专人对学生自习秩序进行检查。", owner="学生所在学院")
+    assert responsible_parties(colleges, set()) == ["学生所在学院"]
+    # The question names 职代会, which the text reports to: the answer is whose duty it is.
+    union = clause("做好职代会的组织和筹备工作，及时向职代会反映职工的意见。", owner="工会干事")
+    assert parties_asked(union, {"工会干事"}, "职代会谁负责筹备") == ["工会干事"]
+
+
 def test_a_word_before_a_subject_who_is_no_verb() -> None:
     # "每月谁来检查": 谁 is the subject; "与学校行政领导每月…" says nothing of who checks.
     checked = clause("教科处与学校行政领导每月对各教研组活动进行检查。", owner="教科处")
@@ -214,6 +226,7 @@ def test_a_units_section_of_a_plan_is_owned_by_that_unit(title: str, owner: str 
     ("班主任有哪些岗位职责？", "duties"),
     ("哪个岗位负责排课", "who"),
     ("我是新来的班主任，带班遇到问题该找哪个处室", "who"),
+    ("孩子考试那天请假没考，补考去哪儿申请", "who"),
     ("通讯稿归团委哪个部写", "who"),
     ("班主任的电话多少", "contact"),
     ("班主任几点到校", "fact"),
