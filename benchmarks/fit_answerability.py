@@ -45,6 +45,11 @@ CACHE = ROOT / ".cache" / "fit"
 # clause only BM25 found taken at the pool's lowest similarity instead of 0 (0.4485), the coverage of
 # the clause's best comma-separated segment (0.4388), who-question answered by a heading's owner (0.4384,
 # weight 0: who_party already holds it).
+# Tried 2026-12-06 and not kept: fitting on evals/fit_* and who_fresh_* too (901 questions, folds by
+# document section across sets). No threshold then reaches 0.95 (the best is 0.88-0.90 on 15-25 % of
+# the questions), with or without who × figure products (log-loss 0.510 → 0.494), and either model
+# lowers dev: answered_first 0.71 → 0.52 / 0.67, owner_accuracy 1.0 → 0.88 / 0.75. More varied
+# questions show the ceiling of these figures; they do not raise it.
 EVALS = ROOT / "evals"
 TARGET_PRECISION = 0.95
 RELATED_FLOOR = 0.02
