@@ -68,8 +68,9 @@ def _patterns(known: frozenset[str]) -> _Patterns:
         # "由图书馆统一登记", "经分管副校长批准", "交班主任签字", "报教务处备案", "由公安机关依法给予处罚".
         # "交至团委书记处审核": the hand-over's 至/到/给 is not part of the name.
         # "须经过管理部门或专职人员鉴定": of several parties, the first is named.
-        re.compile(r"(?:由|经过|经|交由|有|" + _RECEIVE + r")(?:至|到|给)?(?:所在|本|该|学校)?" + name
-                   + r"(?:[、或和及与]" + other + ")*" + _ACTS),
+        # "须得校长或训导处主任之批准", "征得班主任同意": whose approval it takes.
+        re.compile(r"(?:由|经过|经|交由|有|须得|需得|得到|征得|" + _RECEIVE + r")(?:至|到|给)?(?:所在|本|该|学校)?"
+                   + name + r"(?:[、或和及与]" + other + r")*(?:之|的)?" + _ACTS),
         # "校务部的日常工作包括…", "…是理论部的重头戏": the work the sentence describes is the party's.
         re.compile(r"(?:^|[，。；,;])" + name + r"的[^，。；,;]{0,6}?(?:工作|职责|职能|任务)(?:包括|是|有|为|主要)"),
         re.compile(r"是" + name + r"的"),
@@ -104,6 +105,9 @@ _EACH = re.compile(r"^(?:各级|各)")
 _PARTS = re.compile(r"[，,；;。：:！!？?]")
 _QUANTITY = re.compile(r"[\d一二两三四五六七八九十半]")
 _HAN_ONLY = re.compile(r"[\u4e00-\u9fff]+")
+_QUANTITY_RUN = re.compile(r"[\u4e00-\u9fff]{0,2}[\d一二两三四五六七八九十半]+[\u4e00-\u9fff]?")
+_NEGATIONS = ("不", "未")
+_SENTENCES = re.compile(r"[。！？!?]")
 
 
 def responsible_parties(clause: Clause, known: set[str]) -> list[str]:
@@ -268,22 +272,44 @@ def responsible_party(clause: Clause, known: set[str]) -> str | None:
 
 
 def party_for_case(clause: Clause, parties: list[str], question: str) -> list[str]:
-    """Of several parties, the one whose case the question's quantity names ("请假一天以内" for 一天).
+    """Of several parties, the one whose case the question names: by its quantity ("请假一天以内" for
+    一天), else by the words of the sentence that names the party ("学生请假、操行评定…谁负责").
 
     Cases are told apart by what differs between them, mostly a number of days or times; the words
-    they share ("请假", written once before the first case) say nothing about which case applies.
+    they share ("请假", written once before the first case) say nothing about which case applies. A case
+    that negates the question's quantity ("不超过三天" for "超过三天") is the other case.
     """
     if len(parties) < 2:
         return parties
-    grams = {question[i:i + 2] for i in range(len(question) - 1) if _QUANTITY.search(question[i:i + 2])}
+    asked = simplified(question)
     cases = [s for s in _CASES.split(simplified(clause.text)) if s]
-    scored = []
-    for party in parties:
-        case = next((s for s in cases if simplified(party) in s), "")
-        scored.append((sum(1 for g in grams if g in case), party))
-    best = max(score for score, _ in scored)
-    chosen = [party for score, party in scored if score == best]
-    return chosen if best > 0 else parties
+    named = {party: next((s for s in cases if simplified(party) in s), "") for party in parties}
+    grams = {asked[i:i + 2] for i in range(len(asked) - 1) if _QUANTITY.search(asked[i:i + 2])}
+    runs = {run: _negated(run, asked) for run in _QUANTITY_RUN.findall(asked)}
+    by_quantity = {party: 0 if any(run in case and _negated(run, case) != negated for run, negated in runs.items())
+                   else sum(1 for g in grams if g in case) for party, case in named.items()}
+    chosen = _best(by_quantity)
+    if len(chosen) == 1:
+        return chosen
+    # Parties of different sentences ("训导处也督导…。班主任除…外，…学生请假、操行评定…"): the one whose
+    # sentence holds more of the question. Cases of one sentence share its words: no sign there.
+    sentences = [s for s in _SENTENCES.split(simplified(clause.text)) if s]
+    home = {party: next((s for s in sentences if simplified(party) in s), "") for party in chosen}
+    if len(set(home.values())) < len(chosen):
+        return chosen
+    best = _best({party: _shared(home[party], asked, simplified(party)) for party in chosen})
+    return best if len(best) == 1 else chosen
+
+
+def _negated(run: str, text: str) -> bool:
+    """The text says "不"/"未" right before the run ("不超过三天")."""
+    return any(n + run in text for n in _NEGATIONS)
+
+
+def _best(scores: dict[str, int]) -> list[str]:
+    """The parties with the highest score, in order; all of them when none scores."""
+    top = max(scores.values())
+    return [party for party, score in scores.items() if score == top] if top > 0 else list(scores)
 
 
 def _subject(text: str, known: set[str]) -> list[str]:

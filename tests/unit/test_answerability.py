@@ -207,6 +207,23 @@ def test_the_case_a_question_names_picks_the_party() -> None:
     assert party_for_case(rule, parties, "请假要找谁批") == ["班主任", "校长"]  # no case named: both
 
 
+
+def test_a_case_that_negates_the_questions_quantity_is_the_other_case() -> None:
+    # "须得X之批准" names whose approval it takes; "不超过三天" is not the case "超过三天" asks about.
+    rule = clause("凡学生告假不超过三天者，由班主任批准；超过三天者，须得校长或训导处主任之批准。")
+    parties = responsible_parties(rule, set())
+    assert parties[:2] == ["班主任", "校长"]
+    assert party_for_case(rule, parties, "请假超过三天得找谁批呢") == ["校长"]
+    assert party_for_case(rule, parties, "请假不超过三天找谁批") == ["班主任"]
+
+
+def test_parties_of_different_sentences_are_told_apart_by_the_question_words() -> None:
+    rule = clause("县级以上教育行政部门负责学校卫生工作的行政管理。卫生行政部门负责对学校卫生工作的监督指导。")
+    parties = responsible_parties(rule, set())
+    assert party_for_case(rule, parties, "学校卫生的监督指导归谁") == ["卫生行政部门"]
+    assert party_for_case(rule, parties, "学校卫生工作的行政管理归哪个部门") == ["县级以上教育行政部门"]
+
+
 @pytest.mark.parametrize(("title", "owner"), [
     ("（二）教务处工作", "教务处"), ("教科研室工作", "教科研室"), ("德育工作", None), ("学校工作", None),
     ("各处室工作", None), ("班主任岗位职责", "班主任"),
