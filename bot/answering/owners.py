@@ -38,7 +38,6 @@ class _Patterns(NamedTuple):
     receivers: list[re.Pattern[str]]  # whom it hands or reports to
     partners: list[re.Pattern[str]]  # whom else it works with, hands to or works under
     name: str  # a party's name, as a group
-    other: str  # the same, without a group
 
 
 @lru_cache(maxsize=8)
@@ -97,7 +96,7 @@ def _patterns(known: frozenset[str]) -> _Patterns:
                 re.compile(r"(?:" + _RECEIVE + r")(?:至|到|给)?" + name + r"(?=$|[。；;])"),
                 re.compile(r"在" + name + r"(?:[、和及与]" + other + r")*的?(?:领导|指导)下"),
                 re.compile(r"(?:与|同|和)" + name + r"(?:一起|一道|共同)")]
-    return _Patterns(responsible, receivers, partners, name, other)
+    return _Patterns(responsible, receivers, partners, name)
 
 
 _CASES = re.compile(r"[；;。]")
