@@ -12,7 +12,7 @@ from itertools import groupby
 from typing import Literal
 
 import prompts
-from bot.answering.intent import detect_intent
+from bot.answering.intent import asks_who_holds, detect_intent
 from bot.answering.owners import best_owned, parties_asked, party_for_case
 from bot.answering.tuning import MAX_OWNERS, PHONE_ROW_WORDS, RELATED_MAX, SECOND_CLAUSE_RATIO, SECTION_TOPIC_SHARE
 from bot.knowledge import Knowledge, section_heading
@@ -63,7 +63,7 @@ def compose(retrieval: Retrieval, knowledge: Knowledge, support: Support, limit:
         return _duty_lists(retrieval, knowledge)
     if intent == "contact" and (support.supported or _only_asks_how_to_reach(support)):
         return _contacts(retrieval.owners, knowledge, retrieval)
-    if support.status == "refused" or (intent == "who" and retrieval.owners and not retrieval.weights):
+    if support.status == "refused" or asks_who_holds(retrieval.question, retrieval.owners):
         # "谁是校长？" asks for the person in a post: the rules name posts, not people.
         return Answer(text=refusal_message(), status="refused")
     if support.status == "related":

@@ -49,6 +49,22 @@ def detect_intent(question: str, owners: list[str]) -> Intent:
     return "fact"
 
 
+# "谁是校长？", "班主任是谁", "出纳员叫什么名字": the person in a post, whom the rules never name.
+_HOLDER = re.compile(r"谁是|是谁|是哪位|哪位是|叫什么(?:名字)?|叫啥(?:名字)?|姓什么|姓啥")
+_FILLER = re.compile(r"[\W_]|请问|想问下?|问一下|我们|咱们|学校|的|呀|啊|呢|吗")
+
+
+def asks_who_holds(question: str, owners: list[str]) -> bool:
+    """True when the question asks only who holds a post it names ("出纳员是谁"), not who does something
+    about it ("班主任是谁来选的")."""
+    if not owners or not _HOLDER.search(question):
+        return False
+    rest = question
+    for alias in sorted({a for owner in owners for a in owner_aliases(owner)}, key=len, reverse=True):
+        rest = rest.replace(alias, "")
+    return not _FILLER.sub("", _HOLDER.sub("", rest))
+
+
 def asks_recipient(question: str) -> bool:
     """True when the question asks whom something is handed or reported to."""
     return bool(RECIPIENT.search(question))

@@ -135,7 +135,7 @@ def test_who_names_every_party_of_a_clause_that_assigns_cases_to_different_peopl
     check_markers(result)
 
 
-@pytest.mark.parametrize("question", ["谁是出纳员？", "出纳员是谁"])
+@pytest.mark.parametrize("question", ["谁是出纳员？", "出纳员是谁", "请问我们学校的出纳员叫什么名字"])
 def test_who_holds_a_post_is_refused_the_rules_name_posts_not_people(small_desk: DutyDesk, question: str) -> None:
     result = answer(small_desk, question)
     assert result.refused and result.citations == []

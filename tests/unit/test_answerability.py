@@ -8,7 +8,7 @@ import pytest
 
 from bot.answering import model as fitted
 from bot.answering.features import NAMES, asks_for_value
-from bot.answering.intent import asks_recipient, detect_intent, speaker_post
+from bot.answering.intent import asks_recipient, asks_who_holds, detect_intent, speaker_post
 from bot.answering.owners import parties_asked, party_for_case, responsible_parties
 from ingest.aliases import alias_pairs, apply_aliases, parse_aliases
 from ingest.model import Clause, Source
@@ -250,6 +250,14 @@ def test_a_units_section_of_a_plan_is_owned_by_that_unit(title: str, owner: str 
 ])
 def test_a_first_person_opening_does_not_change_the_intent(question: str, intent: str) -> None:
     assert detect_intent(question, ["班主任"] if "班主任" in question else ["政教处"]) == intent
+
+
+@pytest.mark.parametrize(("question", "holder"), [
+    ("谁是校长？", True), ("请问我们学校的校长叫什么名字", True), ("想问下班主任是谁", True),
+    ("想问下班主任是谁来选的", False), ("班主任谁来管", False),
+])
+def test_asking_who_holds_a_post_is_told_from_asking_who_acts_on_it(question: str, holder: bool) -> None:
+    assert asks_who_holds(question, ["校长", "班主任"]) is holder
 
 
 def test_the_speakers_post_is_read_from_the_opening() -> None:
