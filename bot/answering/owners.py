@@ -272,32 +272,38 @@ def responsible_party(clause: Clause, known: set[str]) -> str | None:
 
 def party_for_case(clause: Clause, parties: list[str], question: str) -> list[str]:
     """Of several parties, the one whose case the question names: by its quantity ("请假一天以内" for
-    一天), else by the words of the sentence that names the party ("学生请假、操行评定…谁负责").
+    一天), else by the words of the sentence that names the party ("…负责学校卫生工作的行政管理。卫生
+    行政部门负责…监督指导" for "监督指导归谁")."""
+    if len(parties) < 2:
+        return parties
+    chosen = _by_quantity(clause, parties, simplified(question))
+    return chosen if len(chosen) == 1 else _by_sentence(clause, chosen, simplified(question))
+
+
+def _by_quantity(clause: Clause, parties: list[str], asked: str) -> list[str]:
+    """The parties whose case holds most of the question's quantity.
 
     Cases are told apart by what differs between them, mostly a number of days or times; the words
     they share ("请假", written once before the first case) say nothing about which case applies. A case
     that negates the question's quantity ("不超过三天" for "超过三天") is the other case.
     """
-    if len(parties) < 2:
-        return parties
-    asked = simplified(question)
     cases = [s for s in _CASES.split(simplified(clause.text)) if s]
     named = {party: next((s for s in cases if simplified(party) in s), "") for party in parties}
     grams = {asked[i:i + 2] for i in range(len(asked) - 1) if _QUANTITY.search(asked[i:i + 2])}
     runs = {run: _negated(run, asked) for run in _QUANTITY_RUN.findall(asked)}
-    by_quantity = {party: 0 if any(run in case and _negated(run, case) != negated for run, negated in runs.items())
-                   else sum(1 for g in grams if g in case) for party, case in named.items()}
-    chosen = _best(by_quantity)
-    if len(chosen) == 1:
-        return chosen
-    # Parties of different sentences ("训导处也督导…。班主任除…外，…学生请假、操行评定…"): the one whose
-    # sentence holds more of the question. Cases of one sentence share its words: no sign there.
+    return _best({party: 0 if any(run in case and _negated(run, case) != negated for run, negated in runs.items())
+                  else sum(1 for g in grams if g in case) for party, case in named.items()})
+
+
+def _by_sentence(clause: Clause, parties: list[str], asked: str) -> list[str]:
+    """Of parties named in different sentences, the one whose sentence holds most of the question; cases
+    of one sentence share its words, so there they stay together."""
     sentences = [s for s in _SENTENCES.split(simplified(clause.text)) if s]
-    home = {party: next((s for s in sentences if simplified(party) in s), "") for party in chosen}
-    if len(set(home.values())) < len(chosen):
-        return chosen
-    best = _best({party: _shared(home[party], asked, simplified(party)) for party in chosen})
-    return best if len(best) == 1 else chosen
+    home = {party: next((s for s in sentences if simplified(party) in s), "") for party in parties}
+    if len(set(home.values())) < len(parties):
+        return parties
+    best = _best({party: _shared(home[party], asked, simplified(party)) for party in parties})
+    return best if len(best) == 1 else parties
 
 
 def _negated(run: str, text: str) -> bool:
