@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from bot.answering import model as fitted
-from bot.answering.features import NAMES, asks_for_value
+from bot.answering.features import NAMES, asks_for_value, states_what_is_asked
 from bot.answering.intent import asks_recipient, asks_who_holds, detect_intent, speaker_post
 from bot.answering.owners import parties_asked, party_for_case, responsible_parties
 from ingest.aliases import alias_pairs, apply_aliases, parse_aliases
@@ -67,6 +67,15 @@ def test_the_shipped_model_prefers_a_clause_that_states_the_value_asked_for() ->
     missing[NAMES.index("value_missing")] = 1.0
     assert model.probability(stating) > model.probability(missing)
     assert asks_for_value("旷工一天扣多少钱？") and not asks_for_value("谁负责排课？")
+
+
+@pytest.mark.parametrize(("question", "text", "states"), [
+    ("班主任例会一般周几开", "准时参加班主任例会，并适当作记录。", False),
+    ("班主任例会一般周几开", "每周一下午召开班主任例会。", True),
+    ("图书室星期几开放", "图书室每周二、四开放。", True),
+])
+def test_a_day_of_the_week_asked_for_must_be_stated(question: str, text: str, states: bool) -> None:
+    assert asks_for_value(question) and states_what_is_asked(question, text) is states
 
 
 # -- who the text makes responsible -----------------------------------------------------------------
