@@ -158,8 +158,10 @@ def _aligned(clause: Clause, known: set[str], question: str) -> list[str]:
         return []
     before, after = asked[:wh.start()], asked[wh.end():]
     handed = wh.group().startswith(("给", "到", "至"))
-    # "谁来检查": 谁 is the subject, and the word before it ("每月") no verb.
-    objects = [] if wh.group().endswith("来") else \
+    # "谁来检查": 谁 is the subject; "请假找谁批", "跟谁说": the verb comes after. Either way the word
+    # before ("每月", "请假") is no verb of which 谁 is the object.
+    led = wh.group()[0] in "找跟向和与同去"
+    objects = [] if wh.group().endswith("来") or led else \
         [v for v in (before[-2:], before[-1:] if handed else "") if _HAN_ONLY.fullmatch(v)]
     places = [v for v in (after[:2],) if _HAN_ONLY.fullmatch(v) and len(v) == 2]
     key = frozenset(known)

@@ -198,6 +198,9 @@ def test_a_word_before_a_subject_who_is_no_verb() -> None:
     # "每月谁来检查": 谁 is the subject; "与学校行政领导每月…" says nothing of who checks.
     checked = clause("教科处与学校行政领导每月对各教研组活动进行检查。", owner="教科处")
     assert parties_asked(checked, {"教科处"}, "每月谁来检查教研组的活动") == ["教科处"]
+    # "请假找谁批": the verb is 批, after 找谁; "向班主任请假" says whom one asks, not who approves.
+    leave = clause("学生因病请假，须向班主任请假并经校长批准。")
+    assert parties_asked(leave, set(), "请假找谁批")[0] == "校长"
 
 
 @pytest.mark.parametrize(("text", "party"), [
