@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import NamedTuple
 
+from bot.answering.cases import asked_length, case_range, narrowest
 from bot.answering.intent import asks_recipient
 from bot.answering.tuning import LINK_DEPTH, NEAR_EQUAL, SUBJECT_MAX, WHO_DEPTH, WHO_FLOOR
 from bot.retrieve import Hit, Retrieval, owner_aliases
@@ -283,14 +284,19 @@ def party_for_case(clause: Clause, parties: list[str], question: str) -> list[st
 
 
 def _by_quantity(clause: Clause, parties: list[str], asked: str) -> list[str]:
-    """The parties whose case holds most of the question's quantity.
+    """The parties whose case holds the question's length of time (bot.answering.cases), else whose case
+    holds most of the question's quantity.
 
     Cases are told apart by what differs between them, mostly a number of days or times; the words
     they share ("请假", written once before the first case) say nothing about which case applies. A case
     that negates the question's quantity ("不超过三天" for "超过三天") is the other case.
     """
     cases = [s for s in _CASES.split(simplified(clause.text)) if s]
-    named = {party: next((s for s in cases if simplified(party) in s), "") for party in parties}
+    named = {party: _case_of(party, parties, cases) for party in parties}
+    length = asked_length(asked)  # "请两天假" is in "三天以内的，由分管副校长批准"
+    held = narrowest(length, {party: case_range(case) for party, case in named.items()}) if length else []
+    if held:
+        return held
     grams = {asked[i:i + 2] for i in range(len(asked) - 1) if _QUANTITY.search(asked[i:i + 2])}
     runs = {run: _negated(run, asked) for run in _QUANTITY_RUN.findall(asked)}
     return _best({party: 0 if any(run in case and _negated(run, case) != negated for run, negated in runs.items())
@@ -306,6 +312,21 @@ def _by_sentence(clause: Clause, parties: list[str], asked: str) -> list[str]:
         return parties
     best = _best({party: _shared(home[party], asked, simplified(party)) for party in parties})
     return best if len(best) == 1 else parties
+
+
+def _case_of(party: str, parties: list[str], cases: list[str]) -> str:
+    """The case that names the party itself, not only inside a longer name ("校长" in "分管副校长")."""
+    name = simplified(party)
+    longer = [simplified(p) for p in parties if p != party and name in simplified(p)]
+    own = [case for case in cases if name in case and name in _without(case, longer)]
+    return next(iter(own), "")
+
+
+def _without(text: str, names: list[str]) -> str:
+    """The text with the given names blanked out."""
+    for name in names:
+        text = text.replace(name, "|")
+    return text
 
 
 def _negated(run: str, text: str) -> bool:

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
 
 from bot.answering import model as fitted
+from bot.answering.cases import asked_length, case_range
 from bot.answering.features import NAMES, asks_for_value, states_what_is_asked
 from bot.answering.intent import asks_recipient, asks_who_holds, detect_intent, speaker_post
 from bot.answering.owners import parties_asked, party_for_case, responsible_parties
@@ -227,6 +229,27 @@ def test_a_case_that_negates_the_questions_quantity_is_the_other_case() -> None:
     assert parties[:2] == ["班主任", "校长"]
     assert party_for_case(rule, parties, "请假超过三天得找谁批呢") == ["校长"]
     assert party_for_case(rule, parties, "请假不超过三天找谁批") == ["班主任"]
+
+
+@pytest.mark.parametrize(("question", "party"), [
+    ("我想请两天假，谁批", ["分管副校长"]), ("请一周假找谁", ["校长"]), ("请半天假找谁", ["年级主任"]),
+    ("请两个小时假找谁", ["年级主任"]), ("请假超过三天找谁", ["校长"]), ("请假一天找谁", ["年级主任"]),
+    # exactly on the boundary of "三天以内" and "三天以上": naming one would be a guess
+    ("请假三天找谁批", ["分管副校长", "校长"]),
+])
+def test_the_length_of_leave_asked_picks_the_case_that_holds_it(question: str, party: list[str]) -> None:
+    rule = clause("请假一天以内的，由年级主任批准；三天以内的，由分管副校长批准；三天以上的，由校长批准。")
+    assert party_for_case(rule, responsible_parties(rule, set()), question) == party
+
+
+@pytest.mark.parametrize(("text", "length", "span"), [
+    ("一周", 7.0, None), ("两个星期", 14.0, None), ("半个月", 15.0, None), ("3天", 3.0, None),
+    ("不超过三天", 3.0, (0.0, 3.0)), ("三天以内", 3.0, (0.0, 3.0)), ("1至3天", 3.0, (1.0, 3.0)),
+    ("五天以上", 5.0, (5.0, math.inf)),
+])
+def test_lengths_of_time_and_the_ranges_cases_name(text: str, length: float, span: tuple[float, float] | None) -> None:
+    assert asked_length(text) == length or asked_length(text) == pytest.approx(length)
+    assert case_range(text) == span
 
 
 def test_parties_of_different_sentences_are_told_apart_by_the_question_words() -> None:
