@@ -21,7 +21,7 @@ from bot.support import Support
 from bot.terms import coverage, subject_weights
 from ingest.hanzi import simplified
 from ingest.model import Clause
-from ingest.owners import PHONE
+from ingest.owners import PHONE, is_unit_work
 
 Status = Literal["answered", "related", "refused"]
 
@@ -184,8 +184,7 @@ def _duties(owner: str, knowledge: Knowledge, retrieval: Retrieval, first_marker
     hits = [scores.get(c.id) or Hit(c, 0.0, 0.0, 0.0) for c in clauses]
     phone_rows = [h for h in hits if _only_gives_phone(h.clause, owner)]
     hits = [h for h in hits if h not in phone_rows] or hits
-    groups = [(source, list(group)) for source, group in groupby(hits, key=lambda h: _source_line(h.clause))]
-    groups.sort(key=lambda group: min(_below_owner(h.clause, owner) for h in group[1]))  # stable: ties keep order
+    groups = _source_groups(hits, owner)
     contact = _contact_of(owner, groups[0][1][0].clause, knowledge) if groups else None  # the first list's document
     reach = f"（联系电话：{contact}）" if contact else ""
     where = f"（{groups[0][0]}）：" if len(groups) == 1 else f"，出自 {len(groups)} 处："
@@ -213,12 +212,26 @@ def _only_gives_phone(clause: Clause, owner: str) -> bool:
     return len(re.sub(r"[\W_]", "", rest)) <= PHONE_ROW_WORDS
 
 
-def _below_owner(clause: Clause, owner: str) -> int:
-    """How many headings lie between the clause and the one naming its owner: 0 for the owner's own list
-    ("安全办：" then its items), more for a plan's items under a topic of the owner's section."""
+def _source_groups(hits: list[Hit], owner: str) -> list[tuple[str, list[Hit]]]:
+    """The owner's clauses by where they come from: its own list first, then a plan's section for it,
+    then a plan's items under topics of that section; each place once, its items in document order."""
+    runs = [(source, list(run)) for source, run in groupby(hits, key=lambda h: _source_line(h.clause))]
+    runs.sort(key=lambda run: min(_below_owner(h.clause, owner) for h in run[1]))  # stable: ties keep order
+    merged: dict[str, list[Hit]] = {}
+    for source, run in runs:
+        merged.setdefault(source, []).extend(run)
+    return list(merged.items())
+
+
+def _below_owner(clause: Clause, owner: str) -> tuple[int, bool]:
+    """How many headings lie between the clause and the one naming its owner (0 for the owner's own list,
+    "安全办：" then its items; more for a plan's items under a topic of the owner's section), and whether
+    that heading is a plan's section for the owner ("（七）总务处工作"), which comes after its duties."""
     aliases = owner_aliases(owner)  # simplified, as the headings are compared
     named = [i for i, heading in enumerate(clause.section) if any(a in simplified(heading) for a in aliases)]
-    return len(clause.section) - 1 - named[-1] if named else 0
+    if not named:
+        return 0, False
+    return len(clause.section) - 1 - named[-1], is_unit_work(clause.section[named[-1]])
 
 
 def is_lead_in(clause: Clause) -> bool:

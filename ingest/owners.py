@@ -76,6 +76,14 @@ def owner_from_heading(title: str) -> str | None:
     return None
 
 
+def is_unit_work(title: str) -> bool:
+    """True for a unit's section of a plan ("（七）总务处工作", "团委工作计划"): that year's tasks, not
+    the unit's standing duties."""
+    numbered = split_label(title)
+    rest = numbered.rest if numbered and numbered.rest else title
+    return bool(_UNIT_WORK.match(simplified(rest)))
+
+
 def motto_owner(title: str) -> str | None:
     """The unit a "宣传部——以升旗仪式为载体，…" heading names before its motto, or None."""
     parts = _MOTTO.split(title.strip(), maxsplit=1)

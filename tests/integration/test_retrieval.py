@@ -185,6 +185,15 @@ def test_real_knowledge_duties_of_the_head_teacher(seed_desk: DutyDesk) -> None:
     assert [h.clause.label for h in result.citations] == [f"{n}." for n in range(1, 10)]
 
 
+def test_real_knowledge_a_units_duties_come_before_its_plan_section_each_place_once(seed_desk: DutyDesk) -> None:
+    # 总务处 has a row of duties in the units table and a section "（七）总务处工作" in this year's plan.
+    listed = ask(seed_desk, "总务处都管些啥")
+    assert listed.citations[0].clause.source.path == "学校内设管理机构情况.md"
+    assert listed.contact == "0535-3450820" and "总务处（联系电话：0535-3450820）" in listed.text
+    places = [line for line in listed.text.splitlines() if line.startswith("《") and line.endswith("：")]
+    assert len(places) == len(set(places)) and "（七）总务处工作" in places[1]
+
+
 def test_real_knowledge_an_opening_that_describes_the_speakers_job_is_no_topic(seed_desk: DutyDesk) -> None:
     # "管仓库" says which post is the speaker's: the whole list, not the clauses about 仓库.
     listed = ask(seed_desk, "我在食堂管仓库，平时要做些啥")
