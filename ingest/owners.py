@@ -61,8 +61,7 @@ def owner_from_heading(title: str) -> str | None:
         return None if simplified(title).endswith("小组") else title
     # "（二）教务处工作", "团委工作计划", "XX中学2008学年第一学期现代教育技术中心工作计划": a unit's own
     # section (or document) of a plan; its items are that unit's work.
-    numbered = split_label(title)
-    title = numbered.rest if numbered and numbered.rest else title
+    title = _unnumbered(title)
     head = motto_owner(title)
     if head:
         return head
@@ -79,9 +78,13 @@ def owner_from_heading(title: str) -> str | None:
 def is_unit_work(title: str) -> bool:
     """True for a unit's section of a plan ("（七）总务处工作", "团委工作计划"): that year's tasks, not
     the unit's standing duties."""
+    return bool(_UNIT_WORK.match(simplified(_unnumbered(title))))
+
+
+def _unnumbered(title: str) -> str:
+    """The title without its numbering label ("（七）总务处工作" → "总务处工作")."""
     numbered = split_label(title)
-    rest = numbered.rest if numbered and numbered.rest else title
-    return bool(_UNIT_WORK.match(simplified(rest)))
+    return numbered.rest if numbered and numbered.rest else title
 
 
 def motto_owner(title: str) -> str | None:

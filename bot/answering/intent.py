@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from bot.retrieve import owner_aliases
+from bot.retrieve import blank_owner_mentions, owner_aliases
 
 Intent = Literal["who", "duties", "contact", "fact"]
 
@@ -59,10 +59,7 @@ def asks_who_holds(question: str, owners: list[str]) -> bool:
     about it ("班主任是谁来选的")."""
     if not owners or not _HOLDER.search(question):
         return False
-    rest = question
-    for alias in sorted({a for owner in owners for a in owner_aliases(owner)}, key=len, reverse=True):
-        rest = rest.replace(alias, "")
-    return not _FILLER.sub("", _HOLDER.sub("", rest))
+    return not _FILLER.sub("", _HOLDER.sub("", blank_owner_mentions(question, owners)))
 
 
 def asks_recipient(question: str) -> bool:

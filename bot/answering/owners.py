@@ -307,7 +307,7 @@ def _by_sentence(clause: Clause, parties: list[str], asked: str) -> list[str]:
     """Of parties named in different sentences, the one whose sentence holds most of the question; cases
     of one sentence share its words, so there they stay together."""
     sentences = [s for s in _SENTENCES.split(simplified(clause.text)) if s]
-    home = {party: next((s for s in sentences if simplified(party) in s), "") for party in parties}
+    home = {party: _case_of(party, parties, sentences) for party in parties}
     if len(set(home.values())) < len(parties):
         return parties
     best = _best({party: _shared(home[party], asked, simplified(party)) for party in parties})
