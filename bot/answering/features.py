@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from bot.answering.tuning import SUPPORT_DEPTH
 from bot.knowledge import compact
 from bot.retrieve import Hit, Retrieval
 from bot.terms import lexical_query, subject_weights
@@ -23,7 +24,7 @@ from ingest.lexicon import COUNTED_POSTS, alternation
 # (benchmarks/fit_answerability.py says which).
 NAMES = (
     "dense_z", "dense_gap", "dense_margin", "score_margin", "coverage", "char_coverage", "value_missing",
-    "owner_named", "owner_match", "who", "who_party", "terms", "section_focus",
+    "owner_named", "owner_match", "who", "who_party", "terms", "section_focus", "party_support",
 )
 _HAN = re.compile(r"[\u3400-\u9fff]+")
 _NUMBER = r"[\d一二两三四五六七八九十百千万]+"
@@ -77,6 +78,7 @@ def measure(retrieval: Retrieval, hit: Hit, who: bool, parties: list[str]) -> li
         float(bool(retrieval.owners)), float(_owner_match(hit, retrieval.owners, parties)),
         float(who), float(who and bool(parties)), math.log1p(len(subject_weights(question, retrieval.weights))),
         sum(1 for h in hits[:3] if h.clause.section == hit.clause.section and h.clause.doc_id == hit.clause.doc_id) / 3,
+        _party_support(hits, parties) if who else 0.0,
     ]
 
 
@@ -91,6 +93,19 @@ def content_runs(question: str, owners: Sequence[str] = ()) -> list[str]:
 def _share(items: set[str], text: str) -> float:
     """Share of items found in text (1.0 for none: nothing was asked beyond the question's form)."""
     return sum(1 for item in items if item in text) / len(items) if items else 1.0
+
+
+def _party_support(hits: Sequence[Hit], parties: list[str]) -> float:
+    """Share of the closest clauses that belong to or name the party a who-answer names.
+
+    Fitted, it counts against the answer: when most close clauses are one unit's, the question is about
+    that unit's field at large and the cited clause is one of many (and a section's owner may not be the
+    actor asked for: 宿管员 under 宿舍管理中心); a party that only the cited clause names stands out.
+    """
+    if not parties:
+        return 0.0
+    party = parties[0]
+    return sum(1 for h in hits[:SUPPORT_DEPTH] if h.clause.owner == party or party in h.clause.text) / SUPPORT_DEPTH
 
 
 def _owner_match(hit: Hit, owners: list[str], parties: list[str]) -> bool:

@@ -13,6 +13,7 @@ SECTION_TOPIC_SHARE = 0.5  # a heading covering this share of the key terms make
 
 # -- judging (bot/support.py) ----------------------------------------------------------------
 VALUE_DEPTH = 3  # the clause stating a value asked for may rank this low and still be cited first
+SUPPORT_DEPTH = 5  # the closest clauses asked whether they point at the party a who-answer names
 
 # -- who is responsible (bot/answering/owners.py) --------------------------------------------
 SUBJECT_MAX = 12  # the longest owner name looked for at the start of a clause
