@@ -30,6 +30,7 @@ _HANDED = r"向|转告|告知|报告|交至|交到|送至|送到|上交|交给|�
 _DONE = (r"[\u4e00-\u9fff]{0,3}?(?:汇报|报告|上报|申请|提出|反映|请假|处理|说明|联系|办理|报到|登记|签字|审批|批准|"
          r"审阅|备案|咨询)")
 _THEN = r"(?=$|[，。；,;、或和及与]|" + _DONE + ")"
+_WHOSE = r"(?:所在|本(?!级)|该|学校)?"  # "报所在学校", "交本部门"; but "本级人民政府" is a name
 
 
 class _Patterns(NamedTuple):
@@ -69,7 +70,8 @@ def _patterns(known: frozenset[str]) -> _Patterns:
         # "交至团委书记处审核": the hand-over's 至/到/给 is not part of the name.
         # "须经过管理部门或专职人员鉴定": of several parties, the first is named.
         # "须得校长或训导处主任之批准", "征得班主任同意": whose approval it takes.
-        re.compile(r"(?:由|经过|经|交由|有|须得|需得|得到|征得|" + _RECEIVE + r")(?:至|到|给)?(?:所在|本|该|学校)?"
+        # "有关部门负责" is no "有 X 负责"; "由本级人民政府" keeps its 本级.
+        re.compile(r"(?:由|经过|经|交由|有(?!关)|须得|需得|得到|征得|" + _RECEIVE + r")(?:至|到|给)?" + _WHOSE
                    + name + r"(?:[、或和及与]" + other + r")*(?:之|的)?" + _ACTS),
         # "校务部的日常工作包括…", "…是理论部的重头戏": the work the sentence describes is the party's.
         re.compile(r"(?:^|[，。；,;])" + name + r"的[^，。；,;]{0,6}?(?:工作|职责|职能|任务)(?:包括|是|有|为|主要)"),
@@ -85,10 +87,11 @@ def _patterns(known: frozenset[str]) -> _Patterns:
         # "…，体育组负责具体组织", "保卫科应立即报警", "各级卫生防疫站，对学校卫生工作承担下列任务":
         # a party opening a sentence or a clause of it.
         # A name holds no 由/有 ("教研活动有教研组长负责" names 教研组长, found by the 有 pattern above).
-        re.compile(r"(?:^|[，。；,;])(?![由有对在向为经与和交报送请])(?:各级|各)?" + actor + duty),
+        # "上级工会组织的各项活动": what a party organised is no duty of it.
+        re.compile(r"(?:^|[，。；,;])(?![由有对在向为经与和交报送请])(?:各级|各)?" + actor + duty + "(?!的)"),
     ]
     # The first of several listed ("向专职安全员、校务办或总务处报告") is the one named.
-    receivers = [re.compile(r"(?:" + _RECEIVE + r")(?:至|到|给)?(?:所在|本|该|学校)?" + name + _ACTS),
+    receivers = [re.compile(r"(?:" + _RECEIVE + r")(?:至|到|给)?" + _WHOSE + name + _ACTS),
                  re.compile(r"(?:" + _HANDED + r")" + name + _THEN)]
     # "协助总务处做好…", "与食堂管理员一起盘点": a party the text works with, hands to or works under.
     # "期末书面总结交政教处。": handed over, and the sentence ends there;

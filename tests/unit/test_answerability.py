@@ -115,6 +115,11 @@ def test_responsible_parties_are_read_from_the_sentence(text: str, parties: list
     ("每月两次教研活动，要求全体教师必须参加。", set(), []),
     ("定期召开会议，指导班主任要做好学生思想工作。", {"班主任"}, []),
     ("组织部应做好团员档案的收集。", set(), ["组织部"]),
+    # "有关部门" is not "有 + 关部门", "本级人民政府" keeps its 本级, and what a party organised
+    # ("工会组织的活动") is no duty of it: the section owner holds these.
+    ("其他有关部门负责所管理学校的安全工作。", set(), []),
+    ("由本级人民政府或者上级主管部门责令限期改正。", set(), ["本级人民政府"]),
+    ("积极参加上级工会组织的各项活动，管理好工会活动室。", set(), []),
 ])
 def test_a_party_is_a_name_that_ends_like_one(text: str, known: set[str], parties: list[str]) -> None:
     assert responsible_parties(clause(text), known) == parties
