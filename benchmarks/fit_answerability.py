@@ -51,6 +51,10 @@ CACHE = ROOT / ".cache" / "fit"
 # the questions), with or without who × figure products (log-loss 0.510 → 0.494), and either model
 # lowers dev: answered_first 0.71 → 0.52 / 0.67, owner_accuracy 1.0 → 0.88 / 0.75. More varied
 # questions show the ceiling of these figures; they do not raise it.
+# 2026-12-06 (third session): party_support kept (0.4394 → 0.4323; on the unfitted who_fresh and fit
+# sets 0.5948 → 0.5755). Not kept: the share over 3 or 8 clauses, the margin over the best clause of
+# another party, the clause's length, the asked noun ("哪些材料") missing from the clause, and the
+# question's length (fitted 0.4296 → 0.4194 but unfitted 0.5755 → 0.6013: it tells writers apart).
 EVALS = ROOT / "evals"
 TARGET_PRECISION = 0.95
 RELATED_FLOOR = 0.02
