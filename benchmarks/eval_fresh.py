@@ -18,7 +18,7 @@ from schools import school_desk
 
 from bot.evaluate import evaluate, load_gold
 
-SETS = ("fresh_knowledge", "fresh_kuanrou", "fresh_fuxing")
+SETS = ("fresh_knowledge", "fresh_kuanrou", "fresh_fuxing", "fresh2_knowledge", "fresh2_kuanrou", "fresh2_fuxing")
 SHOWN = ("n", "hit@1", "answered_first", "useful_first", "owner_accuracy", "refusal_recall", "confident_error_rate")
 
 
@@ -28,7 +28,7 @@ def main() -> None:
     for name in SETS:
         path = ROOT / "evals" / f"{name}.jsonl"
         first = json.loads(path.read_text(encoding="utf-8").splitlines()[0])
-        desk = desk_for("knowledge", ROOT / "knowledge") if name == "fresh_knowledge" else school_desk(first["doc"])
+        desk = desk_for("knowledge", ROOT / "knowledge") if name.endswith("_knowledge") else school_desk(first["doc"])
         metrics = evaluate(desk, load_gold(path)).metrics()
         print(f"{name:18}" + "".join(f"{metrics[key]!s:>22}" for key in SHOWN))
 
