@@ -9,9 +9,10 @@ import pytest
 
 from bot.answering import model as fitted
 from bot.answering.cases import asked_length, case_range
-from bot.answering.features import NAMES, asks_for_value, states_what_is_asked
+from bot.answering.features import NAMES, asks_for_value, measure, states_what_is_asked
 from bot.answering.intent import asks_recipient, asks_who_holds, detect_intent, speaker_post
 from bot.answering.owners import parties_asked, party_for_case, responsible_parties
+from bot.retrieve import Hit, Retrieval
 from ingest.aliases import alias_pairs, apply_aliases, parse_aliases
 from ingest.model import Clause, Source
 from ingest.owners import owner_from_heading
@@ -24,6 +25,18 @@ def clause(text: str, owner: str | None = None) -> Clause:
 
 
 # -- the model ------------------------------------------------------------------------------------
+def test_party_support_is_the_share_of_close_clauses_that_point_at_the_party() -> None:
+    # Two clauses of 总务处's section and one naming it in its text, of the five closest.
+    texts = [("负责校产维修。", "总务处"), ("做好办公用品采购。", "总务处"), ("报修须报总务处登记。", "政教处"),
+             ("负责德育工作。", "政教处"), ("负责课表安排。", "教务处"), ("组织考试。", "教务处")]
+    hits = [Hit(clause(text, owner), 1.0 - n / 10, 0.9, 0.5, 0.5) for n, (text, owner) in enumerate(texts)]
+    retrieval = Retrieval("桌椅坏了找谁修", hits)
+    support = NAMES.index("party_support")
+    assert measure(retrieval, hits[0], True, ["总务处"])[support] == pytest.approx(0.6)
+    assert measure(retrieval, hits[0], True, [])[support] == 0.0
+    assert measure(retrieval, hits[0], False, ["总务处"])[support] == 0.0  # only a who-answer names a party
+
+
 def test_fit_recovers_the_direction_of_a_separating_feature() -> None:
     rng = np.random.default_rng(0)
     x = rng.normal(size=(400, 3))
