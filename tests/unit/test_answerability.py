@@ -93,6 +93,28 @@ def test_a_day_of_the_week_asked_for_must_be_stated(question: str, text: str, st
     assert asks_for_value(question) and states_what_is_asked(question, text) is states
 
 
+@pytest.mark.parametrize(("question", "text", "states"), [
+    # A size is stated only by a number; "多长时间" is a length of time, not a size.
+    ("卫生室面积最少得多大", "中学设卫生室，配备专职卫生技术人员。", False),
+    ("卫生室面积最少得多大", "卫生室面积不少于40平方米。", True),
+    ("每天的安全教育要讲几分钟", "各级各类学校要开足上好安全教育课。", False),
+    ("每天的安全教育要讲几分钟", "每天放学前进行5分钟安全教育。", True),
+    # Which building or floor: a designation or where it is, not a room's mere mention.
+    ("安全办在哪栋楼办公", "机构名称 安全办 办公电话 0535-3450847", False),
+    ("安全办在哪栋楼办公", "安全办设在行政楼二楼。", True),
+])
+def test_a_size_a_number_of_minutes_or_a_building_asked_for_must_be_stated(question: str, text: str,
+                                                                          states: bool) -> None:
+    assert asks_for_value(question) and states_what_is_asked(question, text) is states
+
+
+def test_a_few_copies_is_no_count_and_a_length_of_time_no_size() -> None:
+    # "多印几份" is "a few copies": the question asks who approves, not how many.
+    assert not asks_for_value("期末试卷想多印几份备用，得谁点头啊")
+    # "多长时间" is answered by how often ("每周五"), with no number: it is not read as a size too.
+    assert states_what_is_asked("数据备份隔多长时间做一次", "每周五当班人员制作数据的备份。")
+
+
 # -- who the text makes responsible -----------------------------------------------------------------
 @pytest.mark.parametrize(("text", "parties"), [
     ("请假须经分管副校长批准。", ["分管副校长"]),
