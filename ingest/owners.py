@@ -40,6 +40,12 @@ _DUTY_LEAD_IN = re.compile(r"(?:(?:下列|以下|如下)(?:任务|职责|职能|
 # Its subject: a name ending like a unit, post or body, at the start of the line ("各级卫生防疫站，").
 _LEAD_ACTOR = re.compile(r"^(?:各级|各)?(?P<name>[\u4e00-\u9fff]{2,20}?" + alternation(ROLE_ENDINGS)
                          + r")(?=[，,在对的应负承履行其主])")
+# A plan's paragraph that hands the section's items to a unit ("本年度学校办公室计划做好以下几方面的工作："):
+# the unit its last sentence names before what it will do.
+_PLAN_LEAD_IN = re.compile(r"(?:以下|下列|如下)[^，。；,;:：]{0,6}?(?:工作|任务)[:：]$")
+_PLAN_ACTOR = re.compile(r"([\u4e00-\u9fff]{1,12}" + alternation(UNIT_ENDINGS) + r")(?=将|计划|拟|要|应|主要|重点)")
+_OUR = re.compile(r"^(?:学校|本校|我校|全校)")
+_SENTENCE_END = re.compile(r"[。；;！!]")
 _NAME_PUNCT = re.compile(r"[，。；：！？,.;:!?]")
 _NAME_MAX = 20
 PHONE = re.compile(r"(?<!\d)(?:0\d{2,3}[-－—]?\d{7,8}|1[3-9]\d{9})(?:转\d{1,5})?(?!\d)")
@@ -111,6 +117,19 @@ def owner_from_lead_in(text: str) -> str | None:
     name = match.group("name")
     name = name[name.rfind("的") + 1:]  # "区域性的中小学生卫生保健机构": the body, not its description
     return name if len(name) >= 2 and name not in _GENERIC else None
+
+
+def plan_owner(text: str) -> str | None:
+    """The unit a plan's lead-in paragraph gives its section's items to ("…办公室计划做好以下工作："), or None."""
+    text = simplified(text.strip())
+    if not _PLAN_LEAD_IN.search(text):
+        return None
+    match = _PLAN_ACTOR.search(_SENTENCE_END.split(text)[-1])
+    if not match:
+        return None
+    name = _without_school(match.group(1))
+    name = _OUR.sub("", name) if len(_OUR.sub("", name)) >= 2 else name
+    return name if name not in _GENERIC and not _COLLECTIVE.search(name) else None
 
 
 def line_owner(text: str) -> str | None:

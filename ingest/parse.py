@@ -25,6 +25,7 @@ from ingest.owners import (
     owner_from_heading,
     owner_from_lead_in,
     owner_from_table_key,
+    plan_owner,
 )
 from ingest.tables import TableRow, is_table_line, parse_table
 
@@ -223,6 +224,15 @@ def _add_text(state: _State, number: int, text: str, label: str | None) -> None:
     else:
         _emit(state, text, label, number)
     state.blank_since_draft = False
+    _own_by_lead_in(state.drafts[-1])
+
+
+def _own_by_lead_in(draft: Draft) -> None:
+    """A paragraph that hands its section's items to a unit ("…办公室计划做好以下几方面的工作：") makes that
+    unit the section's owner, when no enclosing heading names one: the items below are its plan."""
+    if draft.label is not None or not draft.frames or any(frame.owner for frame in draft.frames):
+        return
+    draft.frames[-1].owner = plan_owner(draft.text)
 
 
 def _join(left: str, right: str) -> str:

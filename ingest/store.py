@@ -43,7 +43,9 @@ log = logging.getLogger(__name__)
 # 13: a numbered heading "（五）社团部——motto" is that unit's section.
 # 14: a numbered "unit——motto" line heads a section even as a sentence; a "X：" lead-in opens inside the
 #     open section instead of closing it.
-FORMAT_VERSION = 14
+# 15: a paragraph handing its section's items to a unit ("…办公室计划做好以下几方面的工作：") makes that unit
+#     the owner of a section no heading gives one.
+FORMAT_VERSION = 15
 _COLLECTION_PREFIX = "dutydesk_g"
 _MANIFEST = "manifest.json"
 _HISTORY = "history.jsonl"

@@ -16,7 +16,7 @@ import pytest
 from ingest.errors import LoadError
 from ingest.loaders import load_text
 from ingest.model import Clause, ParsedDocument
-from ingest.owners import find_contact, looks_like_name, owner_from_heading, owner_from_lead_in
+from ingest.owners import find_contact, looks_like_name, owner_from_heading, owner_from_lead_in, plan_owner
 from ingest.pipeline import parse_file
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -270,6 +270,31 @@ def test_owner_from_heading(heading: str, owner: str | None) -> None:
 ])
 def test_owner_from_lead_in(lead_in: str, owner: str | None) -> None:
     assert owner_from_lead_in(lead_in) == owner
+
+
+@pytest.mark.parametrize(("paragraph", "owner"), [
+    ("20xx年,办公室将在学校党委的领导下开展工作。本年度学校办公室计划做好以下几方面的工作:", "办公室"),
+    ("我校总务处将重点做好以下工作：", "总务处"),
+    ("现将区教育局20xx年工作开展情况总结如下:", None),  # a report, not a unit's list of work
+    ("各部门要做好以下工作：", None),  # everyone's, not one unit's
+    ("办公室计划做好以下几方面的工作。", None),  # no lead-in: nothing follows it
+])
+def test_plan_owner(paragraph: str, owner: str | None) -> None:
+    assert plan_owner(paragraph) == owner
+
+
+def test_a_plan_paragraph_naming_its_unit_owns_the_section_below(tmp_path: Path) -> None:
+    doc = parse_text(tmp_path, (
+        "学校工作计划\n\n计划 篇1\n\n20xx年，总务处将围绕学校中心工作做好服务。本年度总务处计划做好以下几方面的工作：\n\n"
+        "一、常规工作\n\n1、做好校舍维修。\n\n2、管理好学校仓库。\n\n计划 篇2\n\n一、教学工作\n\n1、抓好课堂教学。\n"
+    ))
+    assert find(doc, "校舍维修").owner == find(doc, "学校仓库").owner == "总务处"
+    assert find(doc, "课堂教学").owner is None  # the next plan is no longer that unit's
+
+
+def test_real_office_plan_items_are_the_office_s() -> None:
+    doc = parse_path(KNOWLEDGE / "教育局年度工作计划八篇.txt")
+    assert find(doc, "行政值班").owner == find(doc, "对外介绍信").owner == "办公室"
 
 
 @pytest.mark.parametrize(("value", "name"), [
