@@ -110,6 +110,7 @@ _QUANTITY = re.compile(r"[\d一二两三四五六七八九十半]")
 _HAN_ONLY = re.compile(r"[\u4e00-\u9fff]+")
 _QUANTITY_RUN = re.compile(r"[\u4e00-\u9fff]{0,2}[\d一二两三四五六七八九十半]+[\u4e00-\u9fff]?")
 _NEGATIONS = ("不", "未")
+_VAGUE = re.compile(r"^(?:其他|其它|有关|相关)")  # "会同其他有关部门": no one in particular to go to
 _SENTENCES = re.compile(r"[。！？!?]")
 
 
@@ -134,10 +135,19 @@ def parties_asked(clause: Clause, known: set[str], question: str) -> list[str]:
         return parties
     if asks_recipient(question):
         parties = _named(clause, _patterns(frozenset(known)).receivers)
-    parties = parties or responsible_parties(clause, known)
+    parties = parties or responsible_parties(clause, known) or _worked_with(clause, known, question)
     if len(parties) != 1:  # none, or cases for different parties (party_for_case tells them apart)
         return parties
     return [_nearest(clause, known, question, parties[0])]
+
+
+def _worked_with(clause: Clause, known: set[str], question: str) -> list[str]:
+    """A clause naming no actor and in no one's section, that names whom its work is done with, reported
+    or handed to ("继续配合基教科做好留守儿童之家相关工作"): that party is the one to go to, unless the
+    question names it (then it is the asker)."""
+    patterns = _patterns(frozenset(known))
+    named = _named(clause, [*patterns.receivers, *patterns.partners])
+    return [party for party in named if not _named_in(party, simplified(question)) and not _VAGUE.match(party)][:1]
 
 
 # Where a question's 谁/哪 stands ("交给谁", "配合哪个处", "去哪儿申请", "跟谁说明"): the words before it,

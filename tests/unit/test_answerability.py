@@ -218,6 +218,15 @@ def test_the_party_is_the_one_named_with_the_questions_own_verb(text: str, known
     assert parties_asked(clause(text, owner="保管员"), known, question) == [party]
 
 
+def test_a_clause_in_no_one_s_section_is_answered_by_whom_its_work_is_done_with() -> None:
+    partnered = clause("继续配合基教科做好留守儿童之家相关工作。")
+    assert parties_asked(partnered, set(), "留守儿童之家是哪个科牵头的") == ["基教科"]
+    assert parties_asked(partnered, set(), "基教科的留守儿童之家谁在做") == []  # named by the asker
+    # "其他有关部门" is nobody to go to.
+    vague = clause("会同其他有关部门设立调解委员会。")
+    assert "其他有关部门" not in parties_asked(vague, set(), "调解委员会谁设立")
+
+
 def test_a_unit_set_up_to_do_it_a_short_name_and_a_party_the_question_names() -> None:
     # "设保健科(室)，负责…": the unit set up is responsible (with the one that sets it up).
     set_up = clause("校医院应当设保健科(室)，负责师生的卫生保健工作。")
