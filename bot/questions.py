@@ -15,6 +15,7 @@ import os
 import secrets
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -210,13 +211,30 @@ class QuestionLog:
         return self._salt_bytes
 
 
+def _enter_wal(db: sqlite3.Connection) -> None:
+    """Switch the file to WAL, waiting for other processes doing the same on a new file.
+
+    The busy timeout did not cover it once: three writers started together on a new log, and one failed
+    here with "database is locked" (a loaded CI run); SQLite answers busy at once where waiting could
+    deadlock, so the switch is retried until the same deadline."""
+    deadline = time.monotonic() + _BUSY_MS / 1000
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 def _open(path: Path) -> sqlite3.Connection:
     """A new connection in autocommit mode (transactions are explicit), in WAL, with the schema made."""
     db = sqlite3.connect(path, timeout=_BUSY_MS / 1000, isolation_level=None, check_same_thread=False)
     try:
         db.execute(f"PRAGMA busy_timeout = {_BUSY_MS}")
         db.execute("PRAGMA foreign_keys = ON")
-        db.execute("PRAGMA journal_mode = WAL")
+        _enter_wal(db)
         db.execute("PRAGMA synchronous = NORMAL")  # WAL's advice: a power cut may lose the last entry, never corrupt
         db.executescript(_SCHEMA)
     except BaseException:
