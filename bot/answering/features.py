@@ -42,13 +42,18 @@ _EXPECTED_ANSWER = [
                 r"(?:天|日|周|星期|月|季度?|年|学期|学年|晚|早)|[:：]\d{2}|(?:开学|放假|放学|考试|上课|下课|课|"
                 r"学期|学年|期中|期末|月|年|寒假|暑假|假期|节假日|双休日|汛期|入学|毕业)[前后初末中底内]|期[初中末]|"
                 r"之前|以前|之后|以后|当天|次日|及时|随时|立即")),
-    (re.compile(r"多久|多长时间|多少时间|什么频率|多频繁|隔多长|几分钟|几小时|几个小时"),
+    (re.compile(r"多久|多长时间|多少时间|什么频率|多频繁|隔多长"),
      re.compile(r"每(?:个|两|半)?\s*(?:天|日|周|星期|月|季度?|年|学期|学年|期|晚|早|小时)|半年|"
                 + _NUMBER + r"\s*个?(?:天|日|周|星期|月|季度|年|学期|小时|分钟)")),
+    # "几分钟", "几个小时": a length counted in minutes or hours, which "每天" (how often) does not give.
+    (re.compile(r"几分钟|几小时|几个小时|几个钟头"),
+     re.compile(r"(?:" + _NUMBER + r"|半)\s*(?:个)?(?:分钟|小时|钟头|课时)|一刻钟")),
     (re.compile(r"多少|几个|几次|几天|几年|几名|几位|几条|几项|几周|几个月"),
      re.compile(r"\d|" + _NUMBER + r"\s*[个次天年名位条项元人件周月日时分]|每[天日周月年期]|每学期|半年|全年")),
-    # "面积多大", "多高", "多远": a size, which only a number states ("多长时间" is a length of time).
-    (re.compile(r"多(?:大|高|宽|重|远|深|厚)|多长(?!时间)"), re.compile(r"\d|" + _NUMBER)),
+    # "面积多大", "多高", "多远": a size, which only a number with its unit states ("多长时间" is a length of time).
+    # (A number with its unit of measure: "六百比一" is a ratio, not an area.)
+    (re.compile(r"多(?:大|高|宽|重|远|深|厚)|多长(?!时间)"),
+     re.compile(r"(?:\d|" + _NUMBER + r")\s*(?:平方|米|㎡|m|M|公里|千米|厘米|毫米|公分|公斤|千克|克|斤|吨|岁|度)")),
     # Which building or floor: a designation ("3号楼", "二楼") or where it is ("位于", "设在").
     (re.compile(r"哪(?:一)?(?:栋|幢|座楼|层|个楼)|几(?:楼|层|号楼)"),
      re.compile(r"[\dA-Za-z一二三四五六七八九十]\s*(?:号楼|楼|栋|幢|层)|位于|设在|地址")),

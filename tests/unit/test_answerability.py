@@ -93,6 +93,9 @@ def test_the_shipped_model_prefers_a_clause_that_states_the_value_asked_for() ->
     ("卫生室面积最少得多大", "卫生室面积不少于40平方米。", True),
     ("每天的安全教育要讲几分钟", "各级各类学校要开足上好安全教育课。", False),
     ("每天的安全教育要讲几分钟", "每天放学前进行5分钟安全教育。", True),
+    # How often is no number of minutes, and a ratio is no area.
+    ("每天放学前讲安全，要讲够几分钟", "每天放学前必讲安全，双休日放假前必讲安全。", False),
+    ("城市小学的卫生室面积最少得多大", "小学设卫生室，按学生人数六百比一的比例配备卫生技术人员。", False),
     # Which building or floor: a designation or where it is, not a room's mere mention.
     ("安全办在哪栋楼办公", "机构名称 安全办 办公电话 0535-3450847", False),
     ("安全办在哪栋楼办公", "安全办设在行政楼二楼。", True),
