@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
 import sys
 from urllib.parse import urlsplit
 
@@ -60,5 +62,38 @@ def run_stream(settings: Settings) -> int:
     desk.warm_up()
     client = build_client(desk, settings)
     log.info("DingTalk bot starting (gateway %s)", urlsplit(client.endpoint).netloc)
-    asyncio.run(client.start())
+    asyncio.run(until_stopped(client))
     return 0
+
+
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+async def until_stopped(client: StreamClient) -> None:
+    """Serve until SIGINT (Ctrl-C) or SIGTERM (`docker stop`); then raise KeyboardInterrupt (exit 130).
+
+    The loop's own handlers catch both whatever the process inherited: started in the background of a
+    script, a process inherits SIGINT ignored, and asyncio.run leaves it so (Ctrl-C then did nothing).
+    """
+    loop = asyncio.get_running_loop()
+    served = asyncio.ensure_future(client.start())
+    handled = []
+    for signum in _STOP_SIGNALS:
+        with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):  # not the main thread
+            loop.add_signal_handler(signum, served.cancel)
+            handled.append(signum)
+    try:
+        await served
+    except asyncio.CancelledError:
+        if served.cancelled() and not _cancelling():
+            raise KeyboardInterrupt from None
+        raise
+    finally:
+        for signum in handled:
+            loop.remove_signal_handler(signum)
+
+
+def _cancelling() -> bool:
+    """True when this task itself is being cancelled (not only the served one by a signal)."""
+    task = asyncio.current_task()
+    return bool(task and task.cancelling())

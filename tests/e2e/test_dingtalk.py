@@ -444,9 +444,16 @@ def test_wrong_credentials_are_retried_with_backoff_and_not_logged(gateway: Fake
     assert "WrongSecret_0123456789" not in caplog.text
 
 
-def test_dutydesk_dingtalk_command_answers_and_stops(gateway: FakeDingTalk, tmp_path: Path) -> None:
+def _as_a_background_job() -> None:
+    """What a script's `cmd &` does to its child: SIGINT ignored (it must still stop the bot)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_dutydesk_dingtalk_command_answers_and_stops(gateway: FakeDingTalk, tmp_path: Path, signum: int) -> None:
     """`python -m bot -v dingtalk` end to end: settings from the environment, the real embedder, DEBUG
-    logging on stderr (websockets' handshake included) without a secret or a ticket; SIGINT stops it."""
+    logging on stderr (websockets' handshake included) without a secret or a ticket; SIGINT (Ctrl-C) or
+    SIGTERM (`docker stop`) stops it, even started as a background job, which inherits SIGINT ignored."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DUTYDESK_")}
     env.update(PYTHONPATH=str(ROOT), OMP_WAIT_POLICY="PASSIVE", ORT_DISABLE_TELEMETRY="1",
                DUTYDESK_DINGTALK_CLIENT_ID=CLIENT_ID,
@@ -456,12 +463,12 @@ def test_dutydesk_dingtalk_command_answers_and_stops(gateway: FakeDingTalk, tmp_
     log_file = tmp_path / "stderr.log"
     with log_file.open("w") as stderr:
         process = subprocess.Popen([sys.executable, "-c", NO_HOST_IP_LOOKUP, "-v", "dingtalk"], cwd=tmp_path,
-                                   env=env, stdout=stderr, stderr=stderr)
+                                   env=env, stdout=stderr, stderr=stderr, preexec_fn=_as_a_background_job)
         try:
             gateway.wait("opens", timeout=90)
             say(gateway, gateway.message("谁负责编排课程表？", TEACHER))
         finally:
-            process.send_signal(signal.SIGINT)
+            process.send_signal(signum)
             process.wait(timeout=30)
     log = log_file.read_text(encoding="utf-8")
     assert "负责此事的是：教务处" in gateway.recorded("replies")[0]["markdown"]["text"], log[-3000:]
