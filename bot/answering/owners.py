@@ -49,8 +49,7 @@ def _patterns(known: frozenset[str]) -> _Patterns:
     A name is the fewest characters that end like a known owner or a unit or post ("主管会计", "年级组长")
     and are followed by what the pattern expects; so "由年级组长批准" is not cut at "年级组".
     """
-    endings = sorted({simplified(name) for name in known if len(name) >= 2} | set(ROLE_ENDINGS), key=len, reverse=True)
-    tail = "(?:" + "|".join(re.escape(e) for e in endings) + ")"
+    tail = "(?:" + "|".join(re.escape(e) for e in _endings(known)) + ")"
     # Before its ending a name holds none of the words that join, hand over or relate ("并立即报告学校领导").
     # ("有关领导" is a name; an actor holds no 有: "教研活动有教研组长负责" names 教研组长.)
     char = r"(?:(?![由向报告交经至到送并及和与或的了在对为将把被让请])[\u4e00-\u9fff])"
@@ -103,6 +102,40 @@ def _patterns(known: frozenset[str]) -> _Patterns:
     return _Patterns(responsible, receivers, partners, name)
 
 
+@lru_cache(maxsize=8)
+def _endings(known: frozenset[str]) -> tuple[str, ...]:
+    """How a party's name ends: a known owner's name, or a unit's or post's ending; longest first."""
+    return tuple(sorted({simplified(name) for name in known if len(name) >= 2} | set(ROLE_ENDINGS),
+                        key=len, reverse=True))
+
+
+@lru_cache(maxsize=8)
+def _agent_pattern(known: frozenset[str]) -> re.Pattern[str]:
+    """"由X…" with any verb after the name ("由省级以上卫生行政部门聘任"); not "由于", "由此"."""
+    return re.compile(r"由(?!于|此)" + _WHOSE + _patterns(known).name + r"(?=[\u4e00-\u9fff])")
+
+
+def _by_agent(clause: Clause, known: set[str]) -> list[str]:
+    """The party after 由, whatever it does; for a clause whose verb no other form knows.
+
+    The name is the fewest characters that end like a party, then extended while the next character
+    keeps it ending like one: "由教研组长…" is 教研组长, not 教研组; "卫生行政部门" not 卫生行政部. It
+    must end like a known owner or with a two-character ending (部门, 政府, 主任…).
+    """
+    key = frozenset(known)
+    endings, text = _endings(key), simplified(clause.text)
+    found: list[str] = []
+    for match in _agent_pattern(key).finditer(text):
+        start, end = match.start(1), match.end(1)
+        while end < len(text) and text[start:end + 1].endswith(endings):
+            end += 1
+        name = clause.text[start:end]
+        # A one-character ending cuts words ("由我校办刊经验的…" is no 我校办): only a longer one counts here.
+        if name not in found and text[start:end].endswith(tuple(e for e in endings if len(e) >= 2)):
+            found.append(name)
+    return found
+
+
 _CASES = re.compile(r"[；;。]")
 _EACH = re.compile(r"^(?:各级|各)")
 _PARTS = re.compile(r"[，,；;。：:！!？?]")
@@ -119,7 +152,8 @@ def responsible_parties(clause: Clause, known: set[str]) -> list[str]:
 
     A name the section owner's name ends with is that owner, named short ("各学院要安排专人…" in the
     section of 学生所在学院)."""
-    found = _named(clause, _patterns(frozenset(known)).responsible) or _subject(clause.text, known)
+    found = _named(clause, _patterns(frozenset(known)).responsible) or _subject(clause.text, known) \
+        or _by_agent(clause, known)
     owner = clause.owner
     found = [owner if owner and len(owner) > len(p) and owner.endswith(p) else p for p in found]
     return list(dict.fromkeys(found)) or _lead_in(clause, known) or ([owner] if owner else [])

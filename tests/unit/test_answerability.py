@@ -221,6 +221,18 @@ def test_the_party_is_the_one_named_with_the_questions_own_verb(text: str, known
     assert parties_asked(clause(text, owner="保管员"), known, question) == [party]
 
 
+def test_the_party_after_by_does_it_whatever_the_verb() -> None:
+    # "由X…": X is the agent, whatever verb follows.
+    hired = clause("学校卫生监督员，由省级以上卫生行政部门聘任并发给证书。")
+    assert responsible_parties(hired, set()) == ["省级以上卫生行政部门"]  # not cut at 卫生行政部
+    started = clause("属于重大安全事故的，由县级以上人民政府立即启动学校安全应急预案。")
+    assert responsible_parties(started, set()) == ["县级以上人民政府"]
+    assert responsible_parties(clause("会议由教研组长主持。"), {"教研组长"}) == ["教研组长"]  # not 教研组
+    # Not 由于 / 由此, and no word cut at a one-character ending ("由我校办刊经验的…" is a typo for 有).
+    for text in ("由于教务处工作失误造成损失。", "由此产生的费用自理。", "小组由一个由我校办刊经验的干事带领。"):
+        assert responsible_parties(clause(text), set()) == []
+
+
 def test_a_clause_in_no_one_s_section_is_answered_by_whom_its_work_is_done_with() -> None:
     partnered = clause("继续配合基教科做好留守儿童之家相关工作。")
     assert parties_asked(partnered, set(), "留守儿童之家是哪个科牵头的") == ["基教科"]
