@@ -28,7 +28,7 @@ _HANDED = r"向|转告|告知|报告|交至|交到|送至|送到|上交|交给|�
 # What follows the one something is handed or reported to: a stop, another party, or (after an adverb
 # or two: "准确上报") what is done there.
 _DONE = (r"[\u4e00-\u9fff]{0,3}?(?:汇报|报告|上报|申请|提出|反映|请假|处理|说明|联系|办理|报到|登记|签字|审批|批准|"
-         r"审阅|备案|咨询)")
+         r"审阅|备案|咨询|报案|报警|求助)")
 _THEN = r"(?=$|[，。；,;、或和及与]|" + _DONE + ")"
 _WHOSE = r"(?:所在|本(?!级)|该|学校)?"  # "报所在学校", "交本部门"; but "本级人民政府" is a name
 
@@ -70,7 +70,7 @@ def _patterns(known: frozenset[str]) -> _Patterns:
         # "须经过管理部门或专职人员鉴定": of several parties, the first is named.
         # "须得校长或训导处主任之批准", "征得班主任同意": whose approval it takes.
         # "有关部门负责" is no "有 X 负责"; "由本级人民政府" keeps its 本级.
-        re.compile(r"(?:由|经过|经|交由|有(?!关)|须得|需得|得到|征得|" + _RECEIVE + r")(?:至|到|给)?" + _WHOSE
+        re.compile(r"(?:由|经过|经|交由|有(?!关)|须得|需得|得到|征得|取得|" + _RECEIVE + r")(?:至|到|给)?" + _WHOSE
                    + name + r"(?:[、或和及与]" + other + r")*(?:之|的)?" + _ACTS),
         # "校务部的日常工作包括…", "…是理论部的重头戏": the work the sentence describes is the party's.
         re.compile(r"(?:^|[，。；,;])" + name + r"的[^，。；,;]{0,6}?(?:工作|职责|职能|任务)(?:包括|是|有|为|主要)"),

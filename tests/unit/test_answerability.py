@@ -221,6 +221,13 @@ def test_the_party_is_the_one_named_with_the_questions_own_verb(text: str, known
     assert parties_asked(clause(text, owner="保管员"), known, question) == [party]
 
 
+def test_whose_permit_it_takes_and_whom_a_crime_is_reported_to() -> None:
+    permit = clause("新建校舍，其选址应当取得当地卫生行政部门的许可。")
+    assert responsible_parties(permit, set()) == ["当地卫生行政部门"]
+    reported = clause("学校发现校园性侵犯事件，应当保护受伤害者，并立即向公安机关报案，同时向学校的主管部门报告。")
+    assert parties_asked(reported, set(), "发现性侵的事要报给谁") == ["公安机关"]
+
+
 def test_the_party_after_by_does_it_whatever_the_verb() -> None:
     # "由X…": X is the agent, whatever verb follows.
     hired = clause("学校卫生监督员，由省级以上卫生行政部门聘任并发给证书。")
