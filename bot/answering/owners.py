@@ -57,7 +57,9 @@ def _patterns(known: frozenset[str]) -> _Patterns:
     name = "(" + other + ")"
     # "要求全体教师必须参加", "指导班主任做好…": after a verb that has someone act, the one named is told
     # to, and the actor is the sentence's own subject (a 组织部 is still a name: a name follows the verb).
-    duty = r"[，,]?(?:对[^，。；,;]{1,24}?)?(?:应当|应|必须|须|要|负责|组织|承担|履行|统筹|主管)"
+    # "各班卫生干事请将…": in a notice, the party asked to do it.
+    duty = (r"[，,]?(?:对[^，。；,;]{1,24}?)?(?:应当|应|必须|须|要|负责|组织|承担|履行|统筹|主管|"
+            r"请(?=于|将|在|按|把|及时|务必))")
     causes = r"(?:要求|督促|组织|指导|安排|动员|鼓励|号召|通知|提醒|带领|引导|帮助|派)"
     told = r"(?!" + causes + char + "{1,10}?" + tail + duty + ")"
     # "县级以上人民政府教育行政部门"

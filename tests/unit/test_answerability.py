@@ -228,6 +228,12 @@ def test_whose_permit_it_takes_and_whom_a_crime_is_reported_to() -> None:
     assert parties_asked(reported, set(), "发现性侵的事要报给谁") == ["公安机关"]
 
 
+def test_a_notice_asks_a_party_to_do_it() -> None:
+    # "各班卫生干事请将…": in a notice, the party asked to do it is the one responsible.
+    notice = clause("晨读时间，各班卫生干事请将教师桌上的消毒液喷洒在公共区域。")
+    assert responsible_parties(notice, set()) == ["班卫生干事"]
+
+
 def test_the_party_after_by_does_it_whatever_the_verb() -> None:
     # "由X…": X is the agent, whatever verb follows.
     hired = clause("学校卫生监督员，由省级以上卫生行政部门聘任并发给证书。")
