@@ -329,7 +329,17 @@ def party_for_case(clause: Clause, parties: list[str], question: str) -> list[st
     if len(parties) < 2:
         return parties
     chosen = _by_quantity(clause, parties, simplified(question))
-    return chosen if len(chosen) == 1 else _by_sentence(clause, chosen, simplified(question))
+    if len(chosen) > 1:
+        chosen = _by_sentence(clause, chosen, simplified(question))
+    return chosen if len(chosen) == 1 else _by_part(clause, chosen, simplified(question))
+
+
+def _by_part(clause: Clause, parties: list[str], asked: str) -> list[str]:
+    """Of parties named in one sentence, the one whose comma-separated part holds most of the question
+    ("教研活动有教研组长负责，…，期末上交教科处统一存档" for "教研活动的考勤谁来记"); all when none leads."""
+    scores = _part_scores(clause, parties, asked)
+    best = _best({party: scores.get(party, 0) for party in parties})
+    return best if len(best) == 1 else parties
 
 
 def _by_quantity(clause: Clause, parties: list[str], asked: str) -> list[str]:

@@ -228,6 +228,16 @@ def test_whose_permit_it_takes_and_whom_a_crime_is_reported_to() -> None:
     assert parties_asked(reported, set(), "发现性侵的事要报给谁") == ["公安机关"]
 
 
+def test_of_two_parties_in_one_sentence_the_one_beside_what_is_asked() -> None:
+    # Not cases ("此条按不同情形…"): the actor and where the records go, in one sentence.
+    both = clause("教研活动有教研组长负责，记录活动内容、参加人数、考勤，期末上交教科处统一存档。")
+    assert party_for_case(both, ["教研组长", "教科处"], "教研活动的考勤谁来记") == ["教研组长"]
+    assert party_for_case(both, ["教研组长", "教科处"], "期末存档交给谁") == ["教科处"]
+    # Parts that hold the question alike leave both.
+    cases = clause("一天以内的，由年级组长批准，一天以上的，由校长批准。")
+    assert party_for_case(cases, ["年级组长", "校长"], "请假谁批准") == ["年级组长", "校长"]
+
+
 def test_a_notice_asks_a_party_to_do_it() -> None:
     # "各班卫生干事请将…": in a notice, the party asked to do it is the one responsible.
     notice = clause("晨读时间，各班卫生干事请将教师桌上的消毒液喷洒在公共区域。")
