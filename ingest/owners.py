@@ -121,15 +121,18 @@ def owner_from_lead_in(text: str) -> str | None:
 
 def plan_owner(text: str) -> str | None:
     """The unit a plan's lead-in paragraph gives its section's items to ("…办公室计划做好以下工作："), or None."""
-    text = simplified(text.strip())
-    if not _PLAN_LEAD_IN.search(text):
+    text = text.strip()
+    plain = simplified(text)  # matched simplified; the name is sliced from the text as written
+    if not _PLAN_LEAD_IN.search(plain):
         return None
-    match = _PLAN_ACTOR.search(_SENTENCE_END.split(text)[-1])
+    start = max((m.end() for m in _SENTENCE_END.finditer(plain)), default=0)  # its last sentence
+    match = _PLAN_ACTOR.search(plain, start)
     if not match:
         return None
-    name = _without_school(match.group(1))
-    name = _OUR.sub("", name) if len(_OUR.sub("", name)) >= 2 else name
-    return name if name not in _GENERIC and not _COLLECTIVE.search(name) else None
+    name = _without_school(text[match.start(1):match.end(1)])
+    ours = _OUR.match(simplified(name))
+    name = name[ours.end():] if ours and len(name) - ours.end() >= 2 else name
+    return name if simplified(name) not in _GENERIC and not _COLLECTIVE.search(simplified(name)) else None
 
 
 def line_owner(text: str) -> str | None:

@@ -275,6 +275,7 @@ def test_owner_from_lead_in(lead_in: str, owner: str | None) -> None:
 @pytest.mark.parametrize(("paragraph", "owner"), [
     ("20xx年,办公室将在学校党委的领导下开展工作。本年度学校办公室计划做好以下几方面的工作:", "办公室"),
     ("我校总务处将重点做好以下工作：", "总务处"),
+    ("本年度學校辦公室計劃做好以下幾方面的工作：", "辦公室"),  # traditional: the name as written
     ("现将区教育局20xx年工作开展情况总结如下:", None),  # a report, not a unit's list of work
     ("各部门要做好以下工作：", None),  # everyone's, not one unit's
     ("办公室计划做好以下几方面的工作。", None),  # no lead-in: nothing follows it
