@@ -122,6 +122,8 @@ def owner_from_lead_in(text: str) -> str | None:
 def plan_owner(text: str) -> str | None:
     """The unit a plan's lead-in paragraph gives its section's items to ("…办公室计划做好以下工作："), or None."""
     text = text.strip()
+    if not text.endswith((":", "：")):  # called for every paragraph line as it grows: the cheap test first
+        return None
     plain = simplified(text)  # matched simplified; the name is sliced from the text as written
     if not _PLAN_LEAD_IN.search(plain):
         return None

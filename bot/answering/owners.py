@@ -126,6 +126,7 @@ def _by_agent(clause: Clause, known: set[str]) -> list[str]:
     """
     key = frozenset(known)
     endings, text = _endings(key), simplified(clause.text)
+    long_endings = tuple(e for e in endings if len(e) >= 2)
     found: list[str] = []
     for match in _agent_pattern(key).finditer(text):
         start, end = match.start(1), match.end(1)
@@ -133,7 +134,7 @@ def _by_agent(clause: Clause, known: set[str]) -> list[str]:
             end += 1
         name = clause.text[start:end]
         # A one-character ending cuts words ("由我校办刊经验的…" is no 我校办): only a longer one counts here.
-        if name not in found and text[start:end].endswith(tuple(e for e in endings if len(e) >= 2)):
+        if name not in found and text[start:end].endswith(long_endings):
             found.append(name)
     return found
 
@@ -181,9 +182,9 @@ def _worked_with(clause: Clause, known: set[str], question: str) -> list[str]:
     """A clause naming no actor and in no one's section, that names whom its work is done with, reported
     or handed to ("继续配合基教科做好留守儿童之家相关工作"): that party is the one to go to, unless the
     question names it (then it is the asker)."""
-    patterns = _patterns(frozenset(known))
+    patterns, asked = _patterns(frozenset(known)), simplified(question)
     named = _named(clause, [*patterns.receivers, *patterns.partners])
-    return [party for party in named if not _named_in(party, simplified(question)) and not _VAGUE.match(party)][:1]
+    return [party for party in named if not _named_in(party, asked) and not _VAGUE.match(party)][:1]
 
 
 # Where a question's 谁/哪 stands ("交给谁", "配合哪个处", "去哪儿申请", "跟谁说明"): the words before it,
