@@ -10,6 +10,7 @@ import re
 from typing import Literal
 
 from bot.retrieve import blank_owner_mentions, owner_aliases
+from bot.terms import key_terms
 
 Intent = Literal["who", "duties", "contact", "fact"]
 
@@ -28,6 +29,8 @@ DUTIES = re.compile(r"(?:有哪些|有什么|是什么|包括哪些|包括什么
 RECIPIENT = re.compile(r"(?:交|报|送|递|上报|上交|报告|汇报|反映|报备|申请)(?:给|到|至|去|向)?"
                        r"(?:(?![在是])[^，。？?！!\s]){0,4}?(?:哪|谁)|"
                        r"(?:跟|向|给|和|找)(?:谁|哪)[^，。？?！!\s]{0,6}?(?:说|讲|报|交|送|汇报|反映|报告|报备|申请|签)")
+# A question asking what something is or does ("会计是干什么的", "团委是管啥的"); not how many or when.
+_WHAT = re.compile(r"什么|啥|哪些|干嘛")
 CONTACT = re.compile(r"电话|联系方式|怎么联系|如何联系|号码|手机|分机")
 _BARE = re.compile(r"[\W_]+")  # punctuation and spaces around a bare name
 # "我是新来的班主任", "我刚当上宿管": the speaker's own post, named before the question proper.
@@ -40,13 +43,21 @@ def detect_intent(question: str, owners: list[str]) -> Intent:
     """What kind of answer the question wants."""
     if owners and CONTACT.search(question):
         return "contact"
-    if owners and DUTIES.search(question) and not WHO.search(question):
+    if owners and not WHO.search(question) and (DUTIES.search(question) or _names_only_the_post(question, owners)):
         return "duties"
     if owners and _BARE.sub("", question) in (owners[0], *owner_aliases(owners[0])):
         return "duties"  # just a post's name ("班主任"), as typed into a chat: what that post does
     if WHO.search(question) or RECIPIENT.search(question):
         return "who"
     return "fact"
+
+
+def _names_only_the_post(question: str, owners: list[str]) -> bool:
+    """The question asks what, and names nothing but the post: "会计是干什么的", "年级组长都干嘛",
+    "保管员的活有哪些". Whatever else it names is its topic ("会计怎么记账" is about 记账)."""
+    if not _WHAT.search(question) or RECIPIENT.search(question):
+        return False
+    return not key_terms(without_speaker_opening(blank_owner_mentions(question, owners)))
 
 
 # "谁是校长？", "班主任是谁", "出纳员叫什么名字": the person in a post, whom the rules never name.

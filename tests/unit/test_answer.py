@@ -71,6 +71,16 @@ def clause(text: str, owner: str | None = None, label: str | None = None, cid: s
     (" 出纳员？", ["出纳员"], "duties"),  # just a post's name, as typed into a chat
     ("出纳", ["出纳员"], "duties"),
     ("出纳员报销", ["出纳员"], "fact"),
+    # A question that names the post and asks what, and nothing else, wants its duties, however phrased.
+    ("会计是干什么的", ["会计"], "duties"),
+    ("团委是管啥的？", ["团委"], "duties"),
+    ("出纳主要干嘛", ["出纳员"], "duties"),
+    ("保管员的活有哪些", ["保管员"], "duties"),
+    ("我是新来的，年级组长都干啥呀", ["年级组长"], "duties"),
+    ("会计是干什么的", [], "fact"),  # the duties of a post the rules don't know
+    ("会计怎么记账", ["会计"], "fact"),  # it names a topic of the post's work
+    ("学校有几个会计？", ["会计"], "fact"),  # how many, not what
+    ("会计的报表交给哪个部门", ["会计"], "who"),
 ])
 def test_detect_intent(question: str, owners: list[str], intent: str) -> None:
     assert detect_intent(question, owners) == intent
@@ -173,6 +183,17 @@ def test_duties_list_every_clause_of_the_owner_in_document_order(small_desk: Dut
     head, first = result.text.splitlines()[:2]
     assert head == "出纳员的职责共 3 条（《学校各岗位职责》一、行政管理人员职责 · 出纳员岗位职责）："
     assert first == "1. 「1．办理现金收付和银行结算业务，做到日清月结。」[1]"
+    check_markers(result)
+
+
+@pytest.mark.parametrize("question", ["出纳是干什么的？", "出纳员主要干嘛", "新来的出纳员都要干啥"])
+def test_a_question_naming_only_the_post_gets_its_whole_duty_list(small_desk: DutyDesk, question: str) -> None:
+    """Staff's "X是干什么的" asks what a new post holder must know: every duty, not the closest clause."""
+    knowledge = small_desk.knowledge()
+    retrieval = small_desk.retrieve(question, knowledge)
+    result = compose(retrieval, knowledge, Support("related", 0.5))  # the model's verdict is not needed
+    assert (result.status, result.owner) == ("answered", "出纳员")
+    assert [h.clause.id for h in result.citations] == ["gwzz-chunayuan-1", "gwzz-chunayuan-2", "gwzz-chunayuan-3"]
     check_markers(result)
 
 
