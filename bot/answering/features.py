@@ -54,6 +54,11 @@ _EXPECTED_ANSWER = [
     # (A number with its unit of measure: "六百比一" is a ratio, not an area.)
     (re.compile(r"多(?:大|高|宽|重|远|深|厚)|多长(?!时间)"),
      re.compile(r"(?:\d|" + _NUMBER + r")\s*(?:平方|米|㎡|m|M|公里|千米|厘米|毫米|公分|公斤|千克|克|斤|吨|岁|度)")),
+    # "要准备哪些材料", "要啥证明", "考什么证": the papers, which only a clause naming a paper gives (a document
+    # noun, or a name ending in 证/表/单/书 standing alone in a list: "身份证、户口簿", "许可证或者登记证").
+    (re.compile(r"(?:哪些|什么|啥|哪几样|哪几种|哪种)(?:样的)?(?:材料|证明|证件|证书|资料|证)"),
+     re.compile(r"证明|证件|证书|材料|资料|复印件|申请书|申请表|登记表|身份证|户口|票据|发票|照片|"
+                r"[\u4e00-\u9fff]{1,6}(?:证|表|单|书)(?=$|[、，。；,;）)和及或等])")),
     # Which building or floor: a designation ("3号楼", "二楼") or where it is ("位于", "设在").
     (re.compile(r"哪(?:一)?(?:栋|幢|座楼|层|个楼)|几(?:楼|层|号楼)"),
      re.compile(r"[\dA-Za-z一二三四五六七八九十]\s*(?:号楼|楼|栋|幢|层)|位于|设在|地址")),

@@ -99,8 +99,13 @@ def test_the_shipped_model_prefers_a_clause_that_states_the_value_asked_for() ->
     # Which building or floor: a designation or where it is, not a room's mere mention.
     ("安全办在哪栋楼办公", "机构名称 安全办 办公电话 0535-3450847", False),
     ("安全办在哪栋楼办公", "安全办设在行政楼二楼。", True),
+    # The papers asked for: a clause naming the task, not a paper, does not say which to bring.
+    ("教师资格认定要准备哪些材料", "办理毕业生招聘录用和就业安置，负责教师资格认定工作。", False),
+    ("请病假要交啥证明", "病假须持医院证明，经分管副校长批准。", True),
+    ("食堂进货要查什么证", "应当查验供货者的许可证或者登记证、产品合格证明。", True),
+    ("消防控制室值班的要考什么证", "消防控制室值班人员应当持证上岗。", False),
 ])
-def test_a_day_a_size_a_number_of_minutes_or_a_building_asked_for_must_be_stated(question: str, text: str,
+def test_a_day_a_size_a_number_of_minutes_a_building_or_papers_asked_for_must_be_stated(question: str, text: str,
                                                                                 states: bool) -> None:
     assert asks_for_value(question) and states_what_is_asked(question, text) is states
 
