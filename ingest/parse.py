@@ -182,14 +182,24 @@ def _is_plain_heading(lines: list[tuple[int, str]], index: int, state: _State) -
     suffixed = _has_heading_suffix(text)
     if not _looks_like_heading(text.rstrip(":：")) and not (suffixed and len(text) <= _HEADING_MAX):
         return False
-    if _continues_draft(state) and not suffixed:
-        return False
     following = _next_text(lines, index)
+    if _continues_draft(state) and not suffixed and not _between_items(state, following):
+        return False
     if following is None or _MD_HEADING.match(following):
         return False
     return suffixed or not _looks_like_heading(following) or bool(
         split_label(following)
     )
+
+
+def _between_items(state: _State, following: str | None) -> bool:
+    """A short item, then this line, then another item of its kind: a name heading the next run of items
+    ("- 可容纳2000人" / "鹤尧讲堂" / "- 可容纳300人"), not the item's wrapped tail."""
+    draft = state.drafts[-1] if state.drafts else None
+    if draft is None or draft.label is None or following is None or draft.last_len >= _WRAP_MIN:
+        return False
+    before, after = split_label(f"{draft.label} x"), split_label(following)
+    return before is not None and after is not None and before.style == after.style
 
 
 def _continues_draft(state: _State, text: str = "") -> bool:
@@ -357,6 +367,10 @@ def _has_children(lines: list[tuple[int, str]], index: int, state: _State, item:
         # does the next item of a run of plain items (what follows it is its wrapped tail). A unit's name
         # and its motto ("（一）组织部——夯实基层组织团建，…。") head that unit's section, sentence or not.
         titled = _looks_like_heading(item.rest) or motto_owner(item.rest) is not None
+        if item.style == "bullet":
+            # A bullet has no number to say it opens a level: it heads only a paragraph ("- 可容纳300人"
+            # before the next hall's name is the last item of its list, not that name's heading).
+            return titled and not _looks_like_heading(following) and not _follows_sibling_item(state, item)
         return item.style != "article" and titled and not _follows_sibling_item(state, item)
     if child.style == item.style or child.style == "bullet" and item.style == "bullet":
         return False
@@ -370,7 +384,9 @@ def _follows_sibling_item(state: _State, item: Numbered) -> bool:
     """True when the last clause is this item's previous sibling, so the sequence so far is plain items."""
     label = state.drafts[-1].label if state.drafts else None
     previous = split_label(f"{label} x") if label else None
-    return previous is not None and previous.style == item.style and previous.number == (item.number or 0) - 1
+    # Bullets carry no number: one after another is a run of items.
+    return previous is not None and previous.style == item.style and (
+        item.style == "bullet" or previous.number == (item.number or 0) - 1)
 
 
 def _take_table(lines: list[tuple[int, str]], index: int, state: _State) -> int:

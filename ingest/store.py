@@ -45,7 +45,9 @@ log = logging.getLogger(__name__)
 #     open section instead of closing it.
 # 15: a paragraph handing its section's items to a unit ("…办公室计划做好以下几方面的工作：") makes that unit
 #     the owner of a section no heading gives one.
-FORMAT_VERSION = 15
+# 16: a bullet heads only a paragraph, and a short name between two runs of bullets heads the second
+#     ("- 可容纳2000人" / "鹤尧讲堂" / "- 可容纳300人"): such items were read as headings and lost.
+FORMAT_VERSION = 16
 _COLLECTION_PREFIX = "dutydesk_g"
 _MANIFEST = "manifest.json"
 _HISTORY = "history.jsonl"

@@ -184,3 +184,14 @@ def test_a_title_that_is_a_units_name_issues_the_document() -> None:
     floors = next(c for c in rules if c.text.startswith("地面整洁"))
     assert floors.owner == "苏外纪检部"
     assert all(c.owner == "苏外纪检部" for c in rules)
+
+
+def test_bullets_under_names_between_them_are_items_not_headings() -> None:
+    """"丹斯里林梧桐大礼堂 / - 冷气设备 / - 可容纳2000人 / 鹤尧讲堂 / - 可容纳300人 / 小讲堂 1 & 2 / - 各可容纳80人":
+    every bullet is an item under the hall it follows (they were read as headings over nothing, and lost)."""
+    clauses = parsed("宽柔中学古来分校教务处事务处图书馆工作职能.md")
+    halls = {c.text: c.section[-1] for c in clauses if "容纳" in c.text}
+    assert halls == {"可容纳2000人": "丹斯里林梧桐大礼堂", "可容纳300人": "鹤尧讲堂", "各可容纳80人": "小讲堂 1 & 2"}
+    last_of_list = next(c for c in clauses if c.text == "其它" and c.label == "-")
+    assert last_of_list.section[-1] == "2. 校外学术比赛/培训"
+    assert not any(heading.startswith("- ") for c in clauses for heading in c.section)

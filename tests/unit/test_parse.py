@@ -116,6 +116,19 @@ def test_dash_bullets_are_items_without_a_number(tmp_path: Path) -> None:
     assert len({c.id for c in doc.clauses}) == 2
 
 
+def test_short_bullets_under_names_each_belong_to_the_name_they_follow(tmp_path: Path) -> None:
+    """A bullet heads nothing but a paragraph; a short name between two runs of bullets heads the second."""
+    doc = parse_text(tmp_path, "## 场地租借\n\n大礼堂\n- 冷气设备\n- 可容纳2000人\n小讲堂\n- 可容纳80人\n", name="场地.md")
+    assert texts(doc) == ["冷气设备", "可容纳2000人", "可容纳80人"]
+    assert [c.section for c in doc.clauses] == [("场地租借", "大礼堂")] * 2 + [("场地租借", "小讲堂")]
+
+
+def test_a_long_bullet_wrapped_onto_the_next_line_still_joins_it(tmp_path: Path) -> None:
+    doc = parse_text(tmp_path, ("## 图书馆活动\n\n- 主题展示一系列的相关书籍及电影介绍，并在馆内做出了配合主题的各种装饰\n"
+                                "希望提升阅读兴趣\n- 每年定期举办大型书展。\n"), name="活动.md")
+    assert texts(doc) == ["主题展示一系列的相关书籍及电影介绍，并在馆内做出了配合主题的各种装饰希望提升阅读兴趣", "每年定期举办大型书展。"]
+
+
 def test_cn_paren_cn_and_arabic_levels_nest(tmp_path: Path) -> None:
     doc = parse_text(tmp_path, (
         "学校管理制度汇编\n\n一、教学管理\n（一）备课\n1.教师应提前一周备课。\n2.教案须经教研组长审阅。\n"
