@@ -77,9 +77,8 @@ def question_intent(retrieval: Retrieval, knowledge: Knowledge) -> str:
     owner = retrieval.owners[0]
     duties = "".join(knowledge.compact[c.id][1] for c in knowledge.owner_clauses(owner))
     asked = without_speaker_opening(retrieval.question)
-    # A one-character term is the frame's verb ("都管些啥", "要干啥"), not a topic of the post's work.
     topic = [t for t in subject_weights(retrieval.question, retrieval.weights)
-             if len(t) > 1 and t in asked and t in duties and not names_topic(owner, [t])]
+             if t in asked and t in duties and not names_topic(owner, [t])]
     return "fact" if topic else intent
 
 

@@ -295,7 +295,7 @@ def test_private_question_gets_cited_answer_with_buttons(api: FakeBotApi, tg_des
 
 def test_a_related_answer_says_so_and_still_cites(api: FakeBotApi, tg_desk: DutyDesk, settings: Settings) -> None:
     """When the rules don't clearly say, the chat gets the plain lead, the closest clauses and their buttons."""
-    question = "班会一般讲些什么内容"  # the rules ask for a weekly class meeting, but say nothing of its content
+    question = "家访的时候要注意啥"  # the rules ask for visits, but say nothing of what to mind during one
     expected = tg_desk.ask(question).answer
     assert expected.status == "related" and expected.owner is None and expected.citations
     [sent] = converse(api, tg_desk, settings, [message(question)], 1)
@@ -376,7 +376,7 @@ def test_feedback_buttons_record_in_the_question_log(api: FakeBotApi, tg_desk: D
 
     async def scenario() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         async with polling(tg_desk, settings):
-            api.push(message("班会一般讲些什么内容"))
+            api.push(message("家访的时候要注意啥"))
             api.push(message("学校的游泳池几点开门？", user=COLLEAGUE))
             await api.wait_for("sendMessage", 2)
             related, refused = api.sent()
@@ -392,7 +392,7 @@ def test_feedback_buttons_record_in_the_question_log(api: FakeBotApi, tg_desk: D
     logged = {a.answer_id: a for a in tg_desk.questions.asks()}
     related_id, refused_id = answer_id_of(related, tg_desk), answer_id_of(refused, tg_desk)
     assert (logged[related_id].question, logged[related_id].status, logged[related_id].helpful) == \
-        ("班会一般讲些什么内容", "related", False)
+        ("家访的时候要注意啥", "related", False)
     assert (logged[refused_id].status, logged[refused_id].helpful) == ("refused", True)
     assert [(a["text"], a.get("show_alert")) for a in answers] == [
         (FEEDBACK_THANKS, None), (FEEDBACK_THANKS, None), (FEEDBACK_GONE, True)]
