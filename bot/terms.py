@@ -20,8 +20,6 @@ _STOPWORDS = frozenset("""
 分别 各自 别人 他人 自己 大家 地方 之前 之后 以前 以后 打算 准备 负责 部门 处室 岗位 职责 工作 学校
 相关 有关 规定 要求 情况 问题 什么样 包括 包含 具有 哪一个 人
 """.split())
-# One-character words that say how, not what: a one-character verb or noun ("借", "修", "丢", "赔") is content.
-_LIGHT = frozenset("想去来到说看给用让多少很太还能会得被向跟找问办弄咋下上里好新活点次号天年月日时分")
 CONTEXT_CREDIT = 0.5  # a term found only in the clause's headings or owner counts this much
 # The frame of a how- or what-measures question: "如何加强X" and "X有哪些措施" ask about X. The rules
 # state measures without repeating "加强" or "措施": a clause need not contain them to answer (they
@@ -71,38 +69,22 @@ def subject_weights(question: str, weights: dict[str, float]) -> dict[str, float
 
 
 def key_terms(question: str) -> list[str]:
-    """The question's content words (segmented with rjieba), without question and function words.
-
-    A one-character verb or noun is content ("借个投影仪找谁", "灯坏了找谁修"), unless a longer key term
-    holds it ("表" beside "课程表", "假" beside "请假").
-    """
-    terms = list(dict.fromkeys(word for word in _segments(question) if _is_content(word)))
-    terms += [word for word in _split_verbs(question) if word not in terms]
-    return [t for t in terms if len(t) > 1 or not any(t in other for other in terms if len(other) > 1)]
-
-
-def _segments(question: str) -> list[str]:
-    """rjieba's words; a word its HMM guessed by gluing on a function word ("借个", "假找") is split into
-    the dictionary's words instead."""
+    """The question's content words (segmented with rjieba), without question and function words."""
+    terms: list[str] = []
     in_dictionary = set(rjieba.cut(question, False))  # without HMM: only the dictionary's words
-    words: list[str] = []
-    for guess in (word.strip() for word in rjieba.cut(question)):
-        glued = guess not in in_dictionary and any(ch in _STOPWORDS for ch in guess)
-        words.extend(rjieba.cut(guess, False) if glued else [guess])
-    return words
-
-
-def _is_content(word: str) -> bool:
-    """Not a question or function word, nor one light character ("想", "找")."""
-    if word in _STOPWORDS or not _WORD.search(word):
-        return False
-    return len(word) > 1 or word.isdigit() or ("\u3400" <= word <= "\u9fff" and word not in _LIGHT)
-
-
-def _split_verbs(question: str) -> list[str]:
-    """Separable verbs split by a duration or count ("请一周的假" → 请假)."""
-    found = (match.group(1) + match.group(2) for match in _SPLIT_VERB.finditer(question))
-    return [word for word in found if word in _SPLIT_WORDS]
+    for word in rjieba.cut(question):
+        word = word.strip()
+        if (len(word) < 2 and not word.isdigit()) or word in _STOPWORDS or not _WORD.search(word):
+            continue
+        if word not in in_dictionary and any(ch in _STOPWORDS for ch in word):
+            continue  # a word the HMM guessed by gluing on a function word: "假找", "假要", "找人"
+        if word not in terms:
+            terms.append(word)
+    for match in _SPLIT_VERB.finditer(question):
+        word = match.group(1) + match.group(2)
+        if word in _SPLIT_WORDS and word not in terms:
+            terms.append(word)
+    return terms
 
 
 def lexical_query(question: str) -> str:

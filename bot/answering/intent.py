@@ -57,9 +57,7 @@ def _names_only_the_post(question: str, owners: list[str]) -> bool:
     "保管员的活有哪些". Whatever else it names is its topic ("会计怎么记账" is about 记账)."""
     if not _WHAT.search(question) or RECIPIENT.search(question):
         return False
-    # One character is the frame's verb ("管", "干"): what the post does, not a topic of it.
-    rest = without_speaker_opening(blank_owner_mentions(question, owners))
-    return not [term for term in key_terms(rest) if len(term) > 1]
+    return not key_terms(without_speaker_opening(blank_owner_mentions(question, owners)))
 
 
 # "谁是校长？", "班主任是谁", "出纳员叫什么名字": the person in a post, whom the rules never name.

@@ -177,19 +177,8 @@ def test_key_terms_drop_question_and_function_words(question: str, terms: list[s
 
 
 def test_a_word_the_segmenter_guessed_by_gluing_on_a_function_word_is_no_key_term() -> None:
-    assert key_terms("请两天假找谁批？") == ["两天", "批", "请假"]  # not "假找"; "假" is in 请假
+    assert key_terms("请两天假找谁批？") == ["两天", "请假"]  # not "假找"
     assert key_terms("可以自己找人调课吗？") == ["调课"]  # not "找人"; 调课 is a guess too, but a real word
-
-
-@pytest.mark.parametrize(("question", "terms"), [
-    ("我想借个投影仪找谁", ["借", "投影仪"]),  # not "借个", nor "想"
-    ("借的书弄丢了要咋赔", ["借", "书", "丢", "赔"]),
-    ("课程表和作息时间表分别由谁编排？", ["课程表", "作息时间", "编排"]),  # "表" is in 课程表
-])
-def test_a_one_character_verb_or_noun_is_a_key_term_unless_a_longer_one_holds_it(question: str,
-                                                                                  terms: list[str]) -> None:
-    """Staff type one-character verbs ("借", "修", "丢"): the most telling words of a short question."""
-    assert key_terms(question) == terms
 
 
 @pytest.mark.parametrize(("question", "word"), [
@@ -209,8 +198,7 @@ def test_no_separable_verb_is_made_of_words_that_are_not_one(question: str) -> N
 
 
 def test_asking_for_a_clock_time_is_no_key_term() -> None:
-    terms = key_terms("教职工几点前签到？")
-    assert "几点" not in terms and terms[0] == "教职工" and "签到" in terms
+    assert key_terms("教职工几点前签到？") == ["教职工", "签到"]
 
 
 def test_lexical_query_blanks_question_words_and_keeps_the_rest_adjacent() -> None:
