@@ -11,7 +11,14 @@ from dataclasses import dataclass, field, replace
 from bot.answering import model as fitted
 from bot.answering.features import asks_for_value, content_runs, measure, states_what_is_asked
 from bot.answering.intent import DUTIES, WHO, detect_intent, without_speaker_opening
-from bot.answering.owners import best_owned, linked_owner, names_topic, parties_asked, party_for_case
+from bot.answering.owners import (
+    best_owned,
+    linked_owner,
+    named_with_asked_verb,
+    names_topic,
+    parties_asked,
+    party_for_case,
+)
 from bot.answering.tuning import VALUE_DEPTH
 from bot.knowledge import Knowledge, compact
 from bot.retrieve import Hit, Retrieval
@@ -58,6 +65,8 @@ def assess(retrieval: Retrieval, knowledge: Knowledge, model: fitted.Model | Non
     status = model.status(probability)
     if status == "related" and not shares_content(retrieval.question, hit):
         status = "refused"  # closest by score, but not two characters of the question in common: nothing relevant
+    if status == "related" and intent == "who" and named_with_asked_verb(hit.clause, known, retrieval.question):
+        status = "answered"  # the clause names the party with the question's own verb: it states the answer
     # A fact answer quotes the judged clause first when it is not the top one: it states the value asked for.
     states = hit.clause.id if intent != "who" and hit is not hits[0] else None
     return Support(status, probability, hit, states, _missing(retrieval, hit), figures, intent)

@@ -178,6 +178,11 @@ def parties_asked(clause: Clause, known: set[str], question: str) -> list[str]:
     return [_nearest(clause, known, question, parties[0])]
 
 
+def named_with_asked_verb(clause: Clause, known: set[str], question: str) -> bool:
+    """The clause names one party with the very verb the question asks about ("报表交给谁": "…报表交财务")."""
+    return len(_aligned(clause, known, question)) == 1
+
+
 def _worked_with(clause: Clause, known: set[str], question: str) -> list[str]:
     """A clause naming no actor and in no one's section, that names whom its work is done with, reported
     or handed to ("继续配合基教科做好留守儿童之家相关工作"): that party is the one to go to, unless the

@@ -11,8 +11,10 @@ from bot.answering import model as fitted
 from bot.answering.cases import asked_length, case_range
 from bot.answering.features import NAMES, asks_for_value, measure, states_what_is_asked
 from bot.answering.intent import asks_recipient, asks_who_holds, detect_intent, speaker_post
-from bot.answering.owners import parties_asked, party_for_case, responsible_parties
+from bot.answering.owners import named_with_asked_verb, parties_asked, party_for_case, responsible_parties
 from bot.retrieve import Hit, Retrieval
+from bot.service import DutyDesk
+from bot.support import assess
 from ingest.aliases import alias_pairs, apply_aliases, parse_aliases
 from ingest.model import Clause, Source
 from ingest.owners import owner_from_heading
@@ -397,3 +399,21 @@ def test_staff_words_become_the_documents_names_longest_first() -> None:
     assert apply_aliases("食堂师傅归哪个处管？", aliases) == "炊事员归哪个处管？"
     assert apply_aliases("总务处分机多少", aliases) == "总务处电话多少"
     assert apply_aliases("总务处电话分机多少", aliases) == "总务处电话分机多少"  # already in the documents' words
+
+
+# -- a party named with the question's own verb ------------------------------------------------------
+def test_a_party_named_with_the_questions_own_verb_is_one_the_clause_states() -> None:
+    handed = clause("每月填写一次入库验收单，报表交财务处，做到账目天天清。", "保管员")
+    assert named_with_asked_verb(handed, set(), "每月的报表交给谁")
+    assert not named_with_asked_verb(handed, set(), "谁负责填写入库验收单")  # the question's verb names no one
+    cases = clause("一天以内交年级组长批准；三天以上交教务处批准。", "教务处")
+    assert not named_with_asked_verb(cases, set(), "请假条交给谁")  # two parties: the case decides, not the verb
+
+
+def test_a_who_answer_the_model_finds_unsure_is_given_when_the_clause_names_the_party_with_that_verb(
+        small_desk: DutyDesk) -> None:
+    even = fitted.Model(NAMES, (0.0,) * len(NAMES), (1.0,) * len(NAMES), (0.0,) * len(NAMES), 0.0, 0.84, 0.02)
+    handed = Hit(clause("每月填写一次入库验收单，报表交财务处，做到账目天天清。", "保管员"), 1.0, 0.9, 0.5, 0.5)
+    knowledge = small_desk.knowledge()
+    assert assess(Retrieval("每月的报表交给谁", [handed]), knowledge, even).status == "answered"
+    assert assess(Retrieval("入库验收单谁来填", [handed]), knowledge, even).status == "related"  # p = 0.5
