@@ -198,8 +198,13 @@ def _between_items(state: _State, following: str | None) -> bool:
     draft = state.drafts[-1] if state.drafts else None
     if draft is None or draft.label is None or following is None or draft.last_len >= _WRAP_MIN:
         return False
-    before, after = split_label(f"{draft.label} x"), split_label(following)
+    before, after = _label_of(draft), split_label(following)
     return before is not None and after is not None and before.style == after.style
+
+
+def _label_of(draft: Draft | None) -> Numbered | None:
+    """The numbering a clause was written with ("3.", "（二）", "-"), read back from its label."""
+    return split_label(f"{draft.label} x") if draft is not None and draft.label else None
 
 
 def _continues_draft(state: _State, text: str = "") -> bool:
@@ -219,7 +224,7 @@ def _introduces(draft: Draft, text: str) -> bool:
 
     Not an article's: what follows "第十条 有下列情形之一的：" is its own clause.
     """
-    numbered = split_label(f"{draft.label} x") if draft.label else None
+    numbered = _label_of(draft)
     return (numbered is not None and numbered.style != "article" and draft.text.endswith((":", "："))
             and bool(text) and not _looks_like_heading(text) and split_label(text) is None)
 
@@ -382,8 +387,7 @@ def _has_children(lines: list[tuple[int, str]], index: int, state: _State, item:
 
 def _follows_sibling_item(state: _State, item: Numbered) -> bool:
     """True when the last clause is this item's previous sibling, so the sequence so far is plain items."""
-    label = state.drafts[-1].label if state.drafts else None
-    previous = split_label(f"{label} x") if label else None
+    previous = _label_of(state.drafts[-1] if state.drafts else None)
     # Bullets carry no number: one after another is a run of items.
     return previous is not None and previous.style == item.style and (
         item.style == "bullet" or previous.number == (item.number or 0) - 1)
