@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from bot.answering import model as fitted
-from bot.answering.features import asks_for_value, content_runs, measure, states_what_is_asked
+from bot.answering.features import NAMES, asks_for_value, content_runs, measure, states_what_is_asked
 from bot.answering.intent import DUTIES, WHO, detect_intent, without_speaker_opening
 from bot.answering.owners import (
     best_owned,
@@ -19,10 +19,12 @@ from bot.answering.owners import (
     parties_asked,
     party_for_case,
 )
-from bot.answering.tuning import VALUE_DEPTH
+from bot.answering.tuning import SUBJECT_SHARE, VALUE_DEPTH
 from bot.knowledge import Knowledge, compact
 from bot.retrieve import Hit, Retrieval
 from bot.terms import CONTEXT_CREDIT, subject_weights
+
+_VALUE_MISSING = NAMES.index("value_missing")
 
 
 @dataclass
@@ -63,6 +65,10 @@ def assess(retrieval: Retrieval, knowledge: Knowledge, model: fitted.Model | Non
     model = model or fitted.load()
     probability = model.probability(figures)
     status = model.status(probability)
+    if status == "refused" and figures[_VALUE_MISSING] and hit.coverage >= SUBJECT_SHARE:
+        # A value the clause does not state rules out answering, not relating: a clause about the
+        # question's subject is still the closest one to show.
+        status = "related" if model.status(model.probability(_value_stated(figures))) != "refused" else status
     if status == "related" and not shares_content(retrieval.question, hit):
         status = "refused"  # closest by score, but not two characters of the question in common: nothing relevant
     if status == "related" and intent == "who" and named_with_asked_verb(hit.clause, known, retrieval.question):
@@ -118,6 +124,11 @@ def shares_content(question: str, hit: Hit) -> bool:
     if any(run[i:i + 2] in matched for run in runs for i in range(len(run) - 1)):
         return True
     return len({ch for run in runs for ch in run if ch in matched}) >= 2
+
+
+def _value_stated(figures: list[float]) -> list[float]:
+    """The figures as if the clause stated the value asked for."""
+    return [0.0 if i == _VALUE_MISSING else f for i, f in enumerate(figures)]
 
 
 def _missing(retrieval: Retrieval, hit: Hit) -> list[str]:

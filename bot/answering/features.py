@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from bot.answering.intent import WHO
 from bot.answering.tuning import SUPPORT_DEPTH
 from bot.knowledge import compact
 from bot.retrieve import Hit, Retrieval
@@ -65,14 +66,45 @@ _EXPECTED_ANSWER = [
 ]
 
 
+# "几次", "多少节课", "几本": a count asked in a measure word is stated only as a number in that measure
+# (or one the language uses for the same: 天/日, 次/回/遍). "5:10" or "六百人" does not say how many times.
+_MEASURES = (("次", "回", "遍", "趟"), ("天", "日"), ("号", "日"), ("周", "星期", "礼拜"), ("年",), ("学期",),
+             ("节", "课时"), ("本", "册"), ("分",), ("项",), ("条",), ("科", "门"), ("间",), ("所",), ("张",),
+             ("份",), ("套",), ("台",), ("辆",), ("把",), ("件",), ("种", "类"), ("批",), ("组",), ("层",), ("篇",),
+             ("页",))
+_MEASURE_OF: dict[str, tuple[str, ...]] = {}
+for _group in _MEASURES:
+    for _word in _group:
+        _MEASURE_OF.setdefault(_word, _group)  # "几日" counts days; "几号" asks a date, stated in 号 or 日
+_COUNT_ASKED = re.compile(r"(?:几|多少)个?(" + "|".join(sorted(_MEASURE_OF, key=len, reverse=True)) + ")")
+
+# A number with its unit, as a question states it ("10月几号", "400来个学生"): a clause repeating it
+# does not state what is asked.
+_STATED = re.compile(r"(?:\d+|[一二两三四五六七八九十百千]+)\s*(?:来|多)?\s*个?[月日号天周年点时分人名位次节本岁]")
+
+
 def asks_for_value(question: str) -> bool:
     """True when the question asks for an amount, a head count, a time, how often, a size or which building."""
-    return any(asked.search(question) for asked, _ in _EXPECTED_ANSWER)
+    return any(asked.search(question) for asked, _ in _EXPECTED_ANSWER) or bool(_count_asked(question))
+
+
+def _count_asked(question: str) -> tuple[str, ...] | None:
+    """The measure words a count asked for is stated in ("几回" → 次, 回, 遍, 趟), if one is asked."""
+    counted = _COUNT_ASKED.search(question)
+    if not counted or WHO.search(question):  # asking who, 几 means "a few": "我有几张发票要报销，找谁"
+        return None
+    return _MEASURE_OF[counted.group(1)]
 
 
 def states_what_is_asked(question: str, text: str) -> bool:
-    """False when the question asks for an amount, head count or time that the text does not give."""
+    """False when the question asks for an amount, head count or time that the text does not give
+    (a value the question itself states is not given by a text that repeats it)."""
     text = simplified(text)
+    for stated in set(_STATED.findall(question)):
+        text = text.replace(stated, "〇")
+    measures = _count_asked(question)
+    if measures and not re.search(_NUMBER + r"\s*个?(?:" + "|".join(measures) + ")", text):
+        return False
     return all(answer.search(text) for asked, answer in _EXPECTED_ANSWER if asked.search(question))
 
 

@@ -14,6 +14,9 @@ SECTION_TOPIC_SHARE = 0.5  # a heading covering this share of the key terms make
 # -- judging (bot/support.py) ----------------------------------------------------------------
 VALUE_DEPTH = 3  # the clause stating a value asked for may rank this low and still be cited first
 SUPPORT_DEPTH = 5  # the closest clauses asked whether they point at the party a who-answer names
+# A clause lacking the value asked for is still shown as the closest when it holds this share of the
+# question's key terms ("监控录像要存多少天" and a clause on keeping 监控录像); below it, it is off the subject.
+SUBJECT_SHARE = 0.25
 
 # -- who is responsible (bot/answering/owners.py) --------------------------------------------
 SUBJECT_MAX = 12  # the longest owner name looked for at the start of a clause

@@ -119,6 +119,41 @@ def test_a_few_copies_is_no_count_and_a_length_of_time_no_size() -> None:
     assert states_what_is_asked("数据备份隔多长时间做一次", "每周五当班人员制作数据的备份。")
 
 
+@pytest.mark.parametrize(("question", "text", "states"), [
+    # A count asked in a measure word is stated in that measure (or its synonym: 回 ~ 次, 天 ~ 日) ...
+    ("消防演习一年搞几回啊", "每学期组织一次消防疏散演练。", True),
+    ("学生停宿一般停几天", "违纪者停宿三日。", True),
+    ("小学生平均一年借几本书才算达标", "生均借书量达10册、14册、16册。", True),
+    # ... not by any number: a time of day or a head count does not say how many times or how many books.
+    ("自主劳动一周轮几次", "班级检查时间为周一到周四下午5:10到5:30。", False),
+    ("学校400来个学生，兼职保健老师一周要上几节课", "学生人数不足六百人的学校，可以配备兼职保健教师。", False),
+    # A value the question itself states is not given by a clause that repeats it.
+    ("投票具体定在10月几号", "选举暂定于10月下旬。", False),
+    ("投票具体定在10月几号", "选举定于10月15日举行。", True),
+])
+def test_a_count_is_stated_in_its_measure_and_the_questions_own_value_states_nothing(question: str, text: str,
+                                                                                    states: bool) -> None:
+    assert asks_for_value(question) and states_what_is_asked(question, text) is states
+
+
+def test_asking_who_a_few_of_something_is_no_count() -> None:
+    assert not asks_for_value("我有几张发票要报销，找谁")
+    assert not asks_for_value("复习卷想多印几份，得哪个处同意")
+
+
+def test_a_clause_without_the_value_asked_for_is_still_shown_as_the_closest(small_desk: DutyDesk) -> None:
+    # A model that all but rules out a clause lacking the value, and is unsure of it otherwise.
+    coef = [0.0] * len(NAMES)
+    coef[NAMES.index("value_missing")] = -10.0
+    model = fitted.Model(NAMES, (0.0,) * len(NAMES), (1.0,) * len(NAMES), tuple(coef), 0.0, 0.84, 0.02)
+    hours = Hit(clause("图书室每天按时开放，做好借阅登记。", "图书资料员"), 1.0, 0.9, 0.5, 0.5)
+    knowledge = small_desk.knowledge()
+    assert assess(Retrieval("图书室几点开门", [hours]), knowledge, model).status == "related"
+    assert assess(Retrieval("图书室每天开放吗", [hours]), knowledge, model).status == "related"  # p = 0.5
+    assets = Hit(clause("负责图书室固定资产的登记和年度清查。", "总务处"), 1.0, 0.9, 0.5, 0.1)
+    assert assess(Retrieval("图书室几点开门", [assets]), knowledge, model).status == "refused"  # off the subject
+
+
 # -- who the text makes responsible -----------------------------------------------------------------
 @pytest.mark.parametrize(("text", "parties"), [
     ("请假须经分管副校长批准。", ["分管副校长"]),
