@@ -72,11 +72,21 @@ _MEASURES = (("次", "回", "遍", "趟"), ("天", "日"), ("号", "日"), ("周
              ("节", "课时"), ("本", "册"), ("分",), ("项",), ("条",), ("科", "门"), ("间",), ("所",), ("张",),
              ("份",), ("套",), ("台",), ("辆",), ("把",), ("件",), ("种", "类"), ("批",), ("组",), ("层",), ("篇",),
              ("页",))
-_MEASURE_OF: dict[str, tuple[str, ...]] = {}
-for _group in _MEASURES:
-    for _word in _group:
-        _MEASURE_OF.setdefault(_word, _group)  # "几日" counts days; "几号" asks a date, stated in 号 or 日
-_COUNT_ASKED = re.compile(r"(?:几|多少)个?(" + "|".join(sorted(_MEASURE_OF, key=len, reverse=True)) + ")")
+
+
+def _count_answers() -> dict[str, re.Pattern[str]]:
+    """For each measure word, how a count in it is stated: a number with a word of its group (the first
+    group a word is in decides: "几日" counts days, "几号" asks a date stated in 号 or 日)."""
+    answers: dict[str, re.Pattern[str]] = {}
+    for group in _MEASURES:
+        stated = re.compile(_NUMBER + r"\s*个?(?:" + "|".join(group) + ")")
+        for word in group:
+            answers.setdefault(word, stated)
+    return answers
+
+
+_COUNT_ANSWER = _count_answers()
+_COUNT_ASKED = re.compile(r"(?:几|多少)个?(" + "|".join(sorted(_COUNT_ANSWER, key=len, reverse=True)) + ")")
 
 # A number with its unit, as a question states it ("10月几号", "400来个学生"): a clause repeating it
 # does not state what is asked.
@@ -88,12 +98,12 @@ def asks_for_value(question: str) -> bool:
     return any(asked.search(question) for asked, _ in _EXPECTED_ANSWER) or bool(_count_asked(question))
 
 
-def _count_asked(question: str) -> tuple[str, ...] | None:
-    """The measure words a count asked for is stated in ("几回" → 次, 回, 遍, 趟), if one is asked."""
+def _count_asked(question: str) -> re.Pattern[str] | None:
+    """How the count a question asks for is stated ("几回": a number with 次, 回, 遍 or 趟), if one is asked."""
     counted = _COUNT_ASKED.search(question)
     if not counted or WHO.search(question):  # asking who, 几 means "a few": "我有几张发票要报销，找谁"
         return None
-    return _MEASURE_OF[counted.group(1)]
+    return _COUNT_ANSWER[counted.group(1)]
 
 
 def states_what_is_asked(question: str, text: str) -> bool:
@@ -102,8 +112,8 @@ def states_what_is_asked(question: str, text: str) -> bool:
     text = simplified(text)
     for stated in set(_STATED.findall(question)):
         text = text.replace(stated, "〇")
-    measures = _count_asked(question)
-    if measures and not re.search(_NUMBER + r"\s*个?(?:" + "|".join(measures) + ")", text):
+    counted = _count_asked(question)
+    if counted and not counted.search(text):
         return False
     return all(answer.search(text) for asked, answer in _EXPECTED_ANSWER if asked.search(question))
 
