@@ -5,6 +5,7 @@ import re
 from dataclasses import dataclass, field
 
 from ingest.hanzi import simplified
+from ingest.lexicon import UNIT_ENDINGS, alternation
 from ingest.numbering import split_label
 
 # Whitespace that Chinese documents use for layout: full-width space, no-break space, zero-width marks.
@@ -34,6 +35,12 @@ _RELATED_ENTRY_MAX = 40
 _ISSUE_DATE = re.compile(r"^(?:[\d〇零○一二三四五六七八九]{4}\s*[年.．/-]\s*[\d一二三四五六七八九十]{1,3}\s*月?"
                          r"(?:\s*[\d一二三四五六七八九十]{1,3}\s*日?)?)\s*(?:修订|修改|制定|印发|发布)?$")
 _SIGNATURE_MAX = 20
+# "江城市第七中学　　二〇二四年四月十五日": the issuer and the date on one line, set apart by spaces.
+_NAME_THEN_DATE = re.compile(r"^(?P<name>\S{2,20})\s+(?P<date>\S.*)$")
+# An issuer's name: a school's or an education body's, or one of its units ("江城市第七中学总务处",
+# "XX县教育局"). A bare unit's name is not enough: a last duty may lack its full stop too.
+_ISSUER = re.compile(r"(?:中学|小学|学校|学院|大学|幼儿园|分校|教育局|教育厅|教育委员会|教体局)"
+                     r"(?:[\u4e00-\u9fff]{0,8}" + alternation(UNIT_ENDINGS) + r")?$")
 _SINGLE_HAN = re.compile(r"^[\u3400-\u9fff]$")
 
 
@@ -69,9 +76,9 @@ def _drop_signatures(lines: list[tuple[int, str]]) -> list[tuple[int, str]]:
     """A closing signature is not a rule: the issuer's name on the line before a date ("渭南师范学院
     院长办公室" / "2021年9月14日"), and dates of issue or revision ("二〇一〇年五月修订")."""
     text = [normalize_space(line) for _, line in lines]
-    drop: set[int] = set()
+    drop: set[int] = set(_closing_name(text))
     for index, line in enumerate(text):
-        if not _ISSUE_DATE.match(line):
+        if not _ISSUE_DATE.match(line) and not _signed_and_dated(line):
             continue
         drop.add(index)
         before = next((i for i in range(index - 1, -1, -1) if text[i]), None)
@@ -81,6 +88,23 @@ def _drop_signatures(lines: list[tuple[int, str]]) -> list[tuple[int, str]]:
         if closing and len(text[before]) <= _SIGNATURE_MAX and not _SENTENCE.search(text[before]):
             drop.add(before)
     return [line for index, line in enumerate(lines) if index not in drop]
+
+
+def _signed_and_dated(line: str) -> bool:
+    """True for an issuer's name and a date of issue on one line."""
+    match = _NAME_THEN_DATE.match(line)
+    return bool(match and _ISSUE_DATE.match(match.group("date")) and not _SENTENCE.search(match.group("name")))
+
+
+def _closing_name(text: list[str]) -> list[int]:
+    """The last line when it is only an issuer's name under the rules ("江城市第七中学总务处"), undated."""
+    filled = [i for i, line in enumerate(text) if line]
+    if len(filled) < 2:
+        return []
+    last = text[filled[-1]]
+    signed = len(last) <= _SIGNATURE_MAX and not _SENTENCE.search(last) and _ISSUER.search(simplified(last))
+    ruled = any(_SENTENCE.search(line) for line in text[:filled[-1]])
+    return [filled[-1]] if signed and ruled and not split_label(last) else []
 
 
 def _join_vertical(lines: list[tuple[int, str]]) -> list[tuple[int, str]]:

@@ -26,7 +26,8 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("cn", re.compile(rf"^(([{_CN}]+)\s*[、.．])\s*")),
     ("paren_cn", re.compile(rf"^([（(]\s*([{_CN}]+)\s*[)）][、.．]?)\s*")),
     ("paren_num", re.compile(r"^([（(]\s*(\d{1,3})\s*[)）][、.．]?)\s*")),
-    ("num", re.compile(r"^((\d{1,3})\s*(?:[.．](?!\d)|、|\s*[)）](?!\d)))\s*")),
+    # "1.5倍" is a number, not item 1; "3.7:20以后到校的" is item 3 about a time.
+    ("num", re.compile(r"^((\d{1,3})\s*(?:[.．](?!\d)|[.．](?=\d{1,2}[:：]\d{2})|、|\s*[)）](?!\d)))\s*")),
     ("circled", re.compile(rf"^(([{CIRCLED}]))\s*")),
     ("bullet", re.compile(r"^(([-*+•·▪●○◆■□]))\s+")),
 ]

@@ -146,6 +146,32 @@ def test_a_leading_group_lists_members_whose_lines_name_their_own_owner(tmp_path
     assert owners["严格执"] == "门卫"  # the school's name before a post is not part of the post
 
 
+def test_short_school_names_bare_post_names_and_notes_before_the_colon(tmp_path: Path) -> None:
+    plan = tmp_path / "后勤岗位职责.txt"
+    plan.write_text("江城市第七中学后勤岗位职责\n\n七中门卫岗位职责\n1.每天6:00开启校门。\n"
+                    "3.7:20以后到校的学生，登记姓名。\n\n三、职责分工\n团委：负责组织学生志愿者。\n"
+                    "门卫：负责严格控制人员进出。\n信息联络组（校长办公室牵头）：预警接收、信息报送。\n"
+                    "图书馆职能\n主任：许甄甄\n", encoding="utf-8")
+    owners = {c.text[:4]: c.owner for c in parse_file(plan, plan.name, "doc", "sha").clauses}
+    assert owners["每天6:"] == "门卫" and owners["7:20"] == "门卫"  # "七中" is the school's short name
+    assert owners["团委：负"] == "团委" and owners["门卫：负"] == "门卫"  # a name that is only its ending
+    assert owners["信息联络"] == "信息联络组"  # a note on the name before the colon
+    assert owners["主任：许"] == "图书馆"  # "主任" alone names no post: a person listed under the unit
+
+
+def test_an_undated_issuer_and_an_issuer_dated_on_one_line_are_not_rules() -> None:
+    from ingest.clean import clean
+
+    def kept(text: str) -> list[str]:
+        return [line for _, line in clean(text).lines if line]
+
+    assert kept("1.每天6:00开启校门。\n\n江城市第七中学总务处\n") == ["1.每天6:00开启校门。"]
+    assert kept("2. 本预案自发布之日起施行。\n\n江城市第七中学\u3000\u3000二〇二四年四月十五日\n") == \
+        ["2. 本预案自发布之日起施行。"]
+    last = "负责校园绿化管理的总务处"  # a last duty without its full stop is kept: it names no school
+    assert kept(f"1.负责教学。\n{last}\n")[-1] == last
+
+
 def test_unnumbered_duties_in_a_table_cell_are_one_clause_each(tmp_path: Path) -> None:
     table = tmp_path / "机构.md"
     table.write_text("|   |   |   |   |\n|---|---|---|---|\n|机构名称|财务室|办公电话|0535-1234567|\n"
