@@ -107,6 +107,8 @@ def _print_report(report: IngestReport) -> None:
         print(f"  更新  {key}")
     for key in report.removed:
         print(f"  删除  {key}")
+    if report.reparsed:  # one line, not one per file: after an upgrade it is every document
+        print(f"  重新解析（解析规则已更新）{len(report.reparsed)} 个文档")
     sys.stdout.flush()  # piped, stdout is block-buffered and stderr is not: the failures would jump ahead
     _print_failures(report)
     print(_summary(report))

@@ -8,6 +8,7 @@ import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,7 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
+    reparsed: list[str] = field(default_factory=list)  # unchanged files read again by changed parsing rules
     clauses: int = 0
     embedded: int = 0
     seconds: float = 0.0
@@ -52,7 +54,7 @@ class IngestReport:
     @property
     def changed(self) -> bool:
         """True when the index had to be rewritten."""
-        return bool(self.added or self.updated or self.removed)
+        return bool(self.added or self.updated or self.removed or self.reparsed)
 
 
 @dataclass
@@ -231,7 +233,8 @@ def _collect(roots: list[Path], knowledge_dir: Path, previous: Manifest | None, 
 def _ingest_one(source: _Source, doc_id: str, known: DocumentEntry | None, old_clauses: dict[str, list[Clause]],
                 report: IngestReport) -> tuple[DocumentEntry | None, list[Clause]]:
     """Parse one document if it is new or changed; keep its previous version if it fails."""
-    if known is not None and known.sha256 == source.sha256 and source.key in old_clauses:
+    same_file = known is not None and known.sha256 == source.sha256 and source.key in old_clauses
+    if same_file and known is not None and known.parser == parser_fingerprint():
         report.unchanged.append(source.key)
         return known, old_clauses[source.key]
     try:
@@ -244,14 +247,30 @@ def _ingest_one(source: _Source, doc_id: str, known: DocumentEntry | None, old_c
     else:
         if known is not None and source.key in old_clauses:
             parsed.clauses = reconcile_ids(parsed.clauses, old_clauses[source.key])
-        (report.updated if known is not None else report.added).append(source.key)
+        (report.reparsed if same_file else report.updated if known is not None else report.added).append(source.key)
         entry = DocumentEntry(id=parsed.id, path=parsed.path, title=parsed.title, sha256=parsed.sha256,
                               clause_ids=[c.id for c in parsed.clauses], ingested_at=utc_now(),
-                              effective=parsed.effective)
+                              effective=parsed.effective, parser=parser_fingerprint())
         return entry, parsed.clauses
     if known is not None and source.key in old_clauses:  # keep the last good version: lose nothing
         return known, old_clauses[source.key]
     return None, []
+
+
+@lru_cache(maxsize=1)
+def parser_fingerprint() -> str:
+    """A digest of the code that turns files into clauses (this package's sources).
+
+    An unchanged file is read again when these rules change, so an upgrade's better reading of headings,
+    owners and signatures reaches documents ingested before it (their vectors are reused where the
+    embedded text is unchanged).
+    """
+    digest = hashlib.sha256()
+    package = Path(__file__).parent
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def _document_ids(sources: list[_Source], previous: Manifest | None) -> dict[str, str]:

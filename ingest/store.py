@@ -72,6 +72,7 @@ class DocumentEntry:
     clause_ids: list[str]
     ingested_at: str
     effective: str | None = None
+    parser: str = ""  # the parsing rules that read it (ingest.pipeline.parser_fingerprint); "" before they were kept
 
 
 @dataclass

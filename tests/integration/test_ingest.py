@@ -16,6 +16,7 @@ import pytest
 from bot import cli
 from bot.knowledge import Knowledge
 from bot.service import DutyDesk
+from ingest import pipeline as ingest_pipeline
 from ingest.errors import IndexMismatchError, IndexMissingError, NotFoundError
 from ingest.model import Clause
 from ingest.settings import Settings
@@ -93,6 +94,25 @@ def test_an_unchanged_reingest_skips_everything_and_leaves_the_manifest_alone(de
     assert (desk.settings.data_dir / "manifest.json").stat().st_mtime_ns == stamp
     assert desk.embedder.calls == calls  # type: ignore[attr-defined]
     assert generation_dirs(desk) == {1}
+
+
+def test_changed_parsing_rules_read_unchanged_files_again_and_keep_their_ids_and_vectors(desk: DutyDesk) -> None:
+    desk.ingest()
+    manifest = desk.settings.data_dir / "manifest.json"
+    old = json.loads(manifest.read_text(encoding="utf-8"))
+    ids = {key: entry["clause_ids"] for key, entry in old["documents"].items()}
+    for entry in old["documents"].values():
+        entry["parser"] = "older-rules"  # as an index built before this release's parsing rules
+    manifest.write_text(json.dumps(old, ensure_ascii=False), encoding="utf-8")
+    again = fresh(desk)
+    report = again.ingest()
+    assert sorted(report.reparsed) == sorted(DOCS) and report.changed
+    assert (report.added, report.updated, report.unchanged, report.failed) == ([], [], [], [])
+    assert report.embedded == 0  # the texts are the same: their vectors are reused
+    documents = again.knowledge().manifest.documents
+    assert {key: entry.clause_ids for key, entry in documents.items()} == ids
+    assert {entry.parser for entry in documents.values()} == {ingest_pipeline.parser_fingerprint()}
+    assert sorted(fresh(again).ingest().unchanged) == sorted(DOCS)  # read once, then skipped again
 
 
 def test_a_modified_document_alone_is_reparsed_and_only_new_texts_are_embedded(
