@@ -303,7 +303,7 @@ def _fact(retrieval: Retrieval, knowledge: Knowledge, limit: int = 2, states: st
     it asks for a value (a time, an amount), the clause that states it (`states`) is quoted first.
     """
     if states:
-        stating = [hit for hit in retrieval.hits if hit.clause.id == states]
+        stating = [hit for hit in [*retrieval.hits, *retrieval.pool] if hit.clause.id == states][:1]
         retrieval = replace(retrieval, hits=stating + [hit for hit in retrieval.hits if hit.clause.id != states])
     first = retrieval.hits[0]
     section = None if states else _topic_section(retrieval, knowledge, limit)

@@ -50,6 +50,9 @@ class Retrieval:
     milliseconds: float = 0.0
     articles: set[str] = field(default_factory=set)  # ids of the clauses labelled 第X条 the question cites
     article_refs: list[int] = field(default_factory=list)  # the 第X条 numbers it cites, found or not
+    # Every candidate scored, in rank order (hits is its head): where the item of a question's case is
+    # found when its list's other items outrank it (bot.answering.cases).
+    pool: list[Hit] = field(default_factory=list)
 
 
 def owner_aliases(name: str) -> list[str]:
@@ -156,7 +159,7 @@ class Retriever:
             hits.append(Hit(clause, score, dense.get(clause_id, 0.0), lexical_norm, covered))
         hits.sort(key=lambda hit: -hit.score)
         elapsed = (time.perf_counter() - started) * 1000
-        return Retrieval(question, hits[:limit], owners, weights, elapsed, articles, refs)
+        return Retrieval(question, hits[:limit], owners, weights, elapsed, articles, refs, pool=hits)
 
 
 def _minmax(values: dict[str, float | None]) -> dict[str, float]:

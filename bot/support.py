@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from bot.answering import model as fitted
+from bot.answering.cases import case_sibling
 from bot.answering.features import NAMES, asks_for_value, content_runs, measure, states_what_is_asked
 from bot.answering.intent import DUTIES, WHO, detect_intent, without_speaker_opening
 from bot.answering.owners import (
@@ -108,7 +109,14 @@ def link_owner(retrieval: Retrieval, knowledge: Knowledge) -> Retrieval:
 
 
 def candidate(retrieval: Retrieval, known: set[str], intent: str) -> Hit:
-    """The clause an answer cites first: for "who", one naming a party; for a value, one stating it."""
+    """The clause an answer cites first: for "who", one naming a party; for a value, one stating it;
+    of a list whose items are cases by length of time, the item of the question's case."""
+    chosen = _first_choice(retrieval, known, intent)
+    return case_sibling(retrieval.pool or retrieval.hits, chosen, retrieval.question) or chosen
+
+
+def _first_choice(retrieval: Retrieval, known: set[str], intent: str) -> Hit:
+    """For "who", the top clause naming a party; for a value, the first stating it; else the top one."""
     if intent == "who":
         return best_owned(retrieval, known)
     top = retrieval.hits[:VALUE_DEPTH]

@@ -2,18 +2,22 @@
 
 Rules split approval by how long: "请假一天以内的，由年级主任批准；三天以内的，由分管副校长批准；三天
 以上的，由校长批准". A question names a length of time in its own words ("两天", "一周", "半天"), and each
-case names a range; the question's case is the narrowest range that holds its length.
+case names a range; the question's case is the narrowest range that holds its length. The cases are
+the parts of one clause, or sibling items of one list ("（1）半天以内：由班主任审批。（2）…").
 """
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 
+from bot.retrieve import Hit
+from ingest.hanzi import simplified
 from ingest.numbering import cn_to_int
 
 _DAYS = {"小时": 1 / 24, "天": 1.0, "日": 1.0, "周": 7.0, "星期": 7.0, "礼拜": 7.0, "月": 30.0}
 _NUMBER = r"(\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百]+|半)"
-_UNIT = r"\s*(?:个)?\s*(小时|天|日|周|星期|礼拜|月)"
+_UNIT = r"\s*(?:个)?\s*(?:整)?(小时|天|日|周|星期|礼拜|月)"  # "一整天" is one day
 _LENGTH = re.compile(_NUMBER + _UNIT)
 _JUST_OVER = 1e-6  # "超过三天": a length just over three days
 _SPAN = re.compile(_NUMBER + r"\s*(?:-|－|~|～|至|到)\s*" + _NUMBER + _UNIT)
@@ -76,3 +80,19 @@ def _first_length(groups: tuple[str | None, ...]) -> float | None:
     """The length of the (number, unit) pair an alternation of two such pairs matched."""
     number, unit = (groups[0], groups[1]) if groups[0] is not None else (groups[2], groups[3])
     return days(number, unit) if number and unit else None
+
+
+def case_sibling(hits: Sequence[Hit], chosen: Hit, question: str) -> Hit | None:
+    """The item of the chosen clause's list whose case holds the question's length of time, when the
+    list's items are cases ("（1）半天以内…由班主任审批" … "（4）三天以上…报分管副校长审批") and one
+    of them, among the retrieved, holds it narrowest; else None."""
+    length = asked_length(simplified(question))
+    if length is None:
+        return None
+    clause = chosen.clause
+    siblings = [h for h in hits if h.clause.doc_id == clause.doc_id and h.clause.section == clause.section]
+    ranges = {h.clause.id: case_range(simplified(h.clause.text)) for h in siblings}
+    if sum(1 for r in ranges.values() if r is not None) < 2:
+        return None  # one case alone is no list of cases
+    held = narrowest(length, ranges)
+    return next((h for h in siblings if h.clause.id == held[0]), None) if len(held) == 1 else None

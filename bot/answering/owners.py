@@ -58,8 +58,9 @@ def _patterns(known: frozenset[str]) -> _Patterns:
     # "要求全体教师必须参加", "指导班主任做好…": after a verb that has someone act, the one named is told
     # to, and the actor is the sentence's own subject (a 组织部 is still a name: a name follows the verb).
     # "各班卫生干事请将…": in a notice, the party asked to do it.
+    # "…，分管副校长决定；", "年级组审核": a party opening a step of a procedure, with what it does there.
     duty = (r"[，,]?(?:对[^，。；,;]{1,24}?)?(?:应当|应|必须|须|要|负责|组织|承担|履行|统筹|主管|"
-            r"请(?=于|将|在|按|把|及时|务必))")
+            r"决定|审批|批准|核准|审定|签批|请(?=于|将|在|按|把|及时|务必))")
     causes = r"(?:要求|督促|组织|指导|安排|动员|鼓励|号召|通知|提醒|带领|引导|帮助|派)"
     told = r"(?!" + causes + char + "{1,10}?" + tail + duty + ")"
     # "县级以上人民政府教育行政部门"
@@ -71,9 +72,9 @@ def _patterns(known: frozenset[str]) -> _Patterns:
         # "交至团委书记处审核": the hand-over's 至/到/给 is not part of the name.
         # "须经过管理部门或专职人员鉴定": of several parties, the first is named.
         # "须得校长或训导处主任之批准", "征得班主任同意": whose approval it takes.
-        # "有关部门负责" is no "有 X 负责"; "由本级人民政府" keeps its 本级.
+        # "有关部门负责" is no "有 X 负责"; "由本级人民政府" keeps its 本级. "经校长办公会集体研究决定".
         re.compile(r"(?:由|经过|经|交由|有(?!关)|须得|需得|得到|征得|取得|" + _RECEIVE + r")(?:至|到|给)?" + _WHOSE
-                   + name + r"(?:[、或和及与]" + other + r")*(?:之|的)?" + _ACTS),
+                   + name + r"(?:[、或和及与]" + other + r")*(?:之|的)?(?:集体)?(?:研究|讨论|审议)?" + _ACTS),
         # "校务部的日常工作包括…", "…是理论部的重头戏": the work the sentence describes is the party's.
         re.compile(r"(?:^|[，。；,;])" + name + r"的[^，。；,;]{0,6}?(?:工作|职责|职能|任务)(?:包括|是|有|为|主要)"),
         re.compile(r"是" + name + r"的"),
@@ -337,7 +338,24 @@ def party_for_case(clause: Clause, parties: list[str], question: str) -> list[st
     chosen = _by_quantity(clause, parties, simplified(question))
     if len(chosen) > 1:
         chosen = _by_sentence(clause, chosen, simplified(question))
+    if len(chosen) > 1:
+        chosen = _by_decision(clause, chosen, simplified(question))
     return chosen if len(chosen) == 1 else _by_part(clause, chosen, simplified(question))
+
+
+# A procedure names who proposes, signs or reviews and who decides ("由政教处提出处理意见，分管副校长
+# 决定"; "班主任签署意见后，由年级组长审批"). Asked who approves or has the last word, the one who decides.
+_ASKS_DECISION = re.compile(r"批|拍板|说了算|决定|定夺|做主")
+_DECIDES = r"[\u4e00-\u9fff]{0,6}?(?:决定|审批|批准|核准|签批|审定)"
+
+
+def _by_decision(clause: Clause, parties: list[str], asked: str) -> list[str]:
+    """Of several parties, the ones the clause names as deciding, when the question asks who decides."""
+    if not _ASKS_DECISION.search(asked):
+        return parties
+    text = simplified(clause.text)
+    deciding = [p for p in parties if re.search(re.escape(simplified(p)) + _DECIDES, text)]
+    return deciding or parties
 
 
 def _by_part(clause: Clause, parties: list[str], asked: str) -> list[str]:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from bot.answering import model as fitted
-from bot.answering.cases import asked_length, case_range
+from bot.answering.cases import asked_length, case_range, case_sibling
 from bot.answering.features import NAMES, asks_for_value, measure, states_what_is_asked
 from bot.answering.intent import asks_recipient, asks_who_holds, detect_intent, speaker_post
 from bot.answering.owners import named_with_asked_verb, parties_asked, party_for_case, responsible_parties
@@ -365,8 +365,44 @@ def test_the_length_of_leave_asked_picks_the_case_that_holds_it(question: str, p
     assert party_for_case(rule, responsible_parties(rule, set()), question) == party
 
 
+def item(text: str, n: int, section: tuple[str, ...] = ("二、请假审批权限",)) -> Clause:
+    """An item of one list in one document."""
+    return Clause(id=f"d-x-{n}", doc_id="d", document="请假制度", section=section, owner=None, contact=None,
+                  label=f"（{n}）", text=text, source=Source("d.txt", n, n), position=n)
+
+
+def test_the_item_of_a_list_of_cases_that_holds_the_asked_length_is_cited_though_ranked_lower() -> None:
+    items = [item("半天以内（含半天）：由班主任审批。", 1), item("半天以上、一天以内（含一天）：班主任签署意见后，由年级组长审批。", 2),
+             item("一天以上、三天以内（含三天）：班主任、年级组长签署意见后，由政教处主任审批。", 3),
+             item("三天以上：经班主任、年级组长、政教处主任逐级签署意见后，报分管德育副校长审批。", 4),
+             item("学生因病需长期治疗、连续请假超过一个月的，应由家长向教务处申请办理休学手续。", 5)]
+    hits = [Hit(c, 1.0 - n / 10, 0.9, 0.5, 0.5) for n, c in enumerate([items[4], *items[:4]])]
+    assert case_sibling(hits, hits[0], "学生要请一个礼拜的假，得哪个领导批") is hits[4]  # 7 days: over three
+    assert case_sibling(hits, hits[0], "请一整天假还得谁批") is hits[2]  # the narrowest that holds one day
+    assert case_sibling(hits, hits[0], "请假得哪个领导批") is None  # no length: no case
+    assert case_sibling(hits[:2], hits[0], "请一个礼拜的假谁批") is None  # one case alone is no list of cases
+    elsewhere = [Hit(item(c.text, c.position + 10, ("三、病假",)), 0.5, 0.9, 0.5, 0.5) for c in items[:4]]
+    assert case_sibling([hits[0], *elsewhere], hits[0], "请一个礼拜的假谁批") is None  # another list's items
+
+
+@pytest.mark.parametrize(("text", "question", "party"), [
+    ("警告，由班主任提出书面意见，年级组决定，报政教处备案；", "学生要给警告处分，最后谁拍板啊", ["年级组"]),
+    ("记大过，由政教处提出处理意见，分管德育副校长决定；", "记大过这种处分得哪个领导批", ["分管德育副校长"]),
+    ("留校察看、开除学籍，由政教处提出处理意见，经校长办公会集体研究决定。", "开除学籍谁说了算", ["校长办公会"]),
+])
+def test_asked_who_decides_the_party_that_decides_not_the_one_that_proposes(text: str, question: str,
+                                                                            party: list[str]) -> None:
+    rule = clause(text)
+    assert party_for_case(rule, parties_asked(rule, set(), question), question) == party
+
+
+def test_asked_who_records_it_a_procedures_decider_is_not_preferred() -> None:
+    rule = clause("警告，由班主任提出书面意见，年级组决定，报政教处备案；")
+    assert party_for_case(rule, ["政教处", "年级组"], "警告处分报哪里备案") != ["年级组"]
+
+
 @pytest.mark.parametrize(("text", "length", "span"), [
-    ("一周", 7.0, None), ("两个星期", 14.0, None), ("半个月", 15.0, None), ("3天", 3.0, None),
+    ("一周", 7.0, None), ("两个星期", 14.0, None), ("一整天", 1.0, None), ("半个月", 15.0, None), ("3天", 3.0, None),
     ("不超过三天", 3.0, (0.0, 3.0)), ("三天以内", 3.0, (0.0, 3.0)), ("1至3天", 3.0, (1.0, 3.0)),
     ("五天以上", 5.0, (5.0, math.inf)),
 ])
