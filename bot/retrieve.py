@@ -55,6 +55,9 @@ class Retrieval:
     pool: list[Hit] = field(default_factory=list)
 
 
+_NOTE = re.compile(r"[（(][^（）()]*[)）]")
+
+
 def owner_aliases(name: str) -> list[str]:
     """The names a question may use for an owner: the name, without its jurisdiction, without a generic
     post suffix.
@@ -63,6 +66,10 @@ def owner_aliases(name: str) -> list[str]:
     """
     name = simplified(name)
     aliases = [name]
+    bare = _NOTE.sub("", name)  # "抢险组（总务处牵头）" is asked about as 抢险组
+    if len(bare) >= 2 and bare != name:
+        aliases.append(bare)
+        name = bare
     body = _JURISDICTION.sub("", name, count=1)
     if len(body) >= 2 and body != name:
         aliases.append(body)

@@ -23,7 +23,8 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("chapter", re.compile(rf"^(第([{_CN}\d]+)(?:章|编|部分|部))\s*")),
     ("jie", re.compile(rf"^(第([{_CN}\d]+)[节節])\s*")),
     ("article", re.compile(rf"^(第([{_CN}\d]+)[条條])\s*")),
-    ("cn", re.compile(rf"^(([{_CN}]+)\s*[、.．])\s*")),
+    # "一、二年级不布置书面作业", "一、二等奖": numbers listed before what they count, not item 一.
+    ("cn", re.compile(rf"^(([{_CN}]+)\s*[、.．])(?![{_CN}]{{1,2}}(?:年级|班|学期|等奖))\s*")),
     ("paren_cn", re.compile(rf"^([（(]\s*([{_CN}]+)\s*[)）][、.．]?)\s*")),
     ("paren_num", re.compile(r"^([（(]\s*(\d{1,3})\s*[)）][、.．]?)\s*")),
     # "1.5倍" is a number, not item 1; "3.7:20以后到校的" is item 3 about a time.

@@ -29,7 +29,7 @@ _UNIT_PLAN = re.compile(r"(?:工作计划|工作要点|工作安排|工作总结
 # "总务处：负责…", "门卫：…" (a name that is only its ending), "信息联络组（校长办公室牵头）：…" (a note
 # on the name before the colon).
 _LINE_OWNER = re.compile(r"^((?=[\u4e00-\u9fff]{2})[\u4e00-\u9fff]{0,10}?" + alternation((*UNIT_ENDINGS, *POST_ENDINGS))
-                         + r")\s*(?:[（(][^（）()]{1,20}[)）])?\s*[：:]\s*\S")
+                         + r")\s*([（(][^（）()]{1,20}[)）])?\s*[：:]\s*\S")
 # "教务处事务处图书馆工作职能": one file for several units names none of them for all its items.
 _SEVERAL_UNITS = re.compile(r"^(?:[\u4e00-\u9fff]{1,6}?" + alternation(LISTED_UNITS) + r"){2,}$")
 _MOTTO = re.compile(r"\s*(?:——|—|──|--)\s*")
@@ -53,7 +53,11 @@ _OUR = re.compile(r"^(?:学校|本校|我校|全校)")
 _SENTENCE_END = re.compile(r"[。；;！!]")
 _NAME_PUNCT = re.compile(r"[，。；：！？,.;:!?]")
 _NAME_MAX = 20
-PHONE = re.compile(r"(?<!\d)(?:0\d{2,3}[-－—]?\d{7,8}|1[3-9]\d{9})(?:转\d{1,5})?(?!\d)")
+# A number with its area code, a mobile, or a local number of 7-8 digits where a label or colon says it
+# is one ("总务处（领导小组办公室）：6621103", "值班电话 8826 3015"); not a date ("：20230901").
+_LOCAL = (r"(?:" + "|".join(f"(?<={cue})|(?<={cue} )" for cue in ("[：:]", "电话", "热线", "分机", "号码"))
+          + r")(?!(?:19|20)\d{6}(?!\d))[2-9]\d{2,3}[-\s]?\d{4}(?![\d人元个名次万件份])")
+PHONE = re.compile(r"(?<!\d)(?:0\d{2,3}[-－—]?\d{3,4}[-\s]?\d{4}|1[3-9]\d{9}|" + _LOCAL + r")(?:转\d{1,5})?(?!\d)")
 
 
 def owner_from_heading(title: str) -> str | None:
@@ -149,7 +153,8 @@ def line_owner(text: str) -> str | None:
         return None
     if match.group(1) in (*UNIT_ENDINGS, *POST_ENDINGS) and match.group(1) not in WHOLE_NAMES:
         return None  # "主任：许甄甄" lists a person under a unit; "门卫：…" names a post
-    return text[match.start(1):match.end(1)]
+    # The note stays with the name: "抢险组（总务处牵头）" says who leads it (questions find it without).
+    return text[match.start(1):match.end(2) if match.group(2) else match.end(1)]
 
 
 def is_unit_plan(title: str) -> bool:

@@ -21,8 +21,11 @@ from ingest.lexicon import ROLE_ENDINGS
 from ingest.model import Clause
 from ingest.numbering import split_label
 
+# What a party named after 由/经/交 does there ("由家委会主任召集并主持", "由系部副主任带队").
 _ACTS = (r"(?:依法)?(?:统一|负责|组织|承担|牵头|审核|审批|批准|同意|签字|签名|签署|办理|登记|保管|安排|管理|处理|备案|"
-         r"核实|核准|决定|报告|复核|给予|予以|责令|查处|许可|鉴定|审阅|审定|签发|验收)")
+         r"核实|核准|决定|报告|复核|给予|予以|责令|查处|许可|鉴定|审阅|审定|签发|验收|召集|主持|带队|检查|核查|监督|"
+         r"指导|协调|督促|通知|联系|发放|收取|看管|照看|维修|维护|记录|整理|培训|考核|评定|认定|落实|实施|执行|发布|"
+         r"保存|存档|接待|巡查)")
 _RECEIVE = r"交|报|报请|送|送交"  # handed or reported to: the one who receives it
 _HANDED = r"向|转告|告知|报告|交至|交到|送至|送到|上交|交给|报送"  # whom to report or hand it to
 # What follows the one something is handed or reported to: a stop, another party, or (after an adverb
@@ -52,9 +55,10 @@ def _patterns(known: frozenset[str]) -> _Patterns:
     tail = "(?:" + "|".join(re.escape(e) for e in _endings(known)) + ")"
     # Before its ending a name holds none of the words that join, hand over or relate ("并立即报告学校领导").
     # ("有关领导" is a name; an actor holds no 有: "教研活动有教研组长负责" names 教研组长.)
-    char = r"(?:(?![由向报告交经至到送并及和与或的了在对为将把被让请])[\u4e00-\u9fff])"
+    char = r"(?:(?![由向报告交经至到送并且及和与或的了在对为将把被让请])[\u4e00-\u9fff])"
     other = r"(?=[\u4e00-\u9fff]{2})" + char + "{0,10}?" + tail
-    name = "(" + other + ")"
+    # "由组长（校长）决定", "由信息联络组（校长办公室）统一发布": a note naming who it is stays with the name.
+    name = "(" + other + r"(?:[（(](?=[^（）()]{2})[^（）()，。；,;]{0,10}?(?:" + tail[3:-1] + r"|牵头|负责)[)）])?)"
     # "要求全体教师必须参加", "指导班主任做好…": after a verb that has someone act, the one named is told
     # to, and the actor is the sentence's own subject (a 组织部 is still a name: a name follows the verb).
     # "各班卫生干事请将…": in a notice, the party asked to do it.
@@ -90,7 +94,8 @@ def _patterns(known: frozenset[str]) -> _Patterns:
         # a party opening a sentence or a clause of it.
         # A name holds no 由/有 ("教研活动有教研组长负责" names 教研组长, found by the 有 pattern above).
         # "上级工会组织的各项活动": what a party organised is no duty of it.
-        re.compile(r"(?:^|[，。；,;])(?![由有对在向为经与和交报送请])(?:各级|各)?" + actor + duty + "(?!的)"),
+        # "，且指导教师必须全程在场": a conjunction opening the clause is no part of the name.
+        re.compile(r"(?:^|[，。；,;])(?:并且|且|同时)?(?![由有对在向为经与和交报送请])(?:各级|各)?" + actor + duty + "(?!的)"),
     ]
     # The first of several listed ("向专职安全员、校务办或总务处报告") is the one named.
     receivers = [re.compile(r"(?:" + _RECEIVE + r")(?:至|到|给)?" + _WHOSE + name + _ACTS),
@@ -218,7 +223,10 @@ def _aligned(clause: Clause, known: set[str], question: str) -> list[str]:
     # "谁来检查": 谁 is the subject; "请假找谁批", "跟谁说": the verb comes after. Either way the word
     # before ("每月", "请假") is no verb of which 谁 is the object.
     led = wh.group()[0] in "找跟向和与同去"
-    objects = [] if wh.group().endswith("来") or led else \
+    # "停不停课谁说了算": who decides is the subject, and the word before it the topic (but "交给谁审批":
+    # 谁 is handed to, whatever it does then; "配合哪个处搞的": 搞 says nothing of who it is).
+    subject = bool(_ASKS_DECISION.search(after)) and not handed
+    objects = [] if wh.group().endswith("来") or led or subject else \
         [v for v in (before[-2:], before[-1:] if handed else "") if _HAN_ONLY.fullmatch(v)]
     places = [v for v in (after[:2],) if _HAN_ONLY.fullmatch(v) and len(v) == 2]
     key = frozenset(known)

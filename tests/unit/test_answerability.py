@@ -257,6 +257,9 @@ def test_the_answer_is_the_party_named_beside_what_is_asked() -> None:
     # 谁/哪 before the verb is where it is done, or who is told: named after 到/至/向/与 before that verb.
     ("回校当天到训导处办理请假手续，再到教务处申请补考。", set(), "补考去哪儿申请", "教务处"),
     ("若有广播损坏等特殊情况需向检察员说明。", set(), "广播坏了要跟谁说明", "检察员"),
+    # asked who decides, 谁 is the subject: "停课" before it is the topic, not a verb it is the object of
+    ("接到县教育局停课通知的，学校立即执行；尚未接到通知的，由组长（校长）决定停课。", set(), "停不停课谁说了算",
+     "组长（校长）"),
 ])
 def test_the_party_is_the_one_named_with_the_questions_own_verb(text: str, known: set[str], question: str,
                                                                  party: str) -> None:
@@ -394,6 +397,15 @@ def test_asked_who_decides_the_party_that_decides_not_the_one_that_proposes(text
                                                                             party: list[str]) -> None:
     rule = clause(text)
     assert party_for_case(rule, parties_asked(rule, set(), question), question) == party
+
+
+@pytest.mark.parametrize(("text", "party"), [
+    ("停课通知由信息联络组（校长办公室）统一发布，任何个人不得擅自发布。", "信息联络组（校长办公室）"),  # a note naming who
+    ("校级家委会每学期召开2次全体会议，由家委会主任召集并主持。", "家委会主任"),  # not cut at 家委会
+    ("晚间使用不得超过21:00，且值班教师必须全程在场。", "值班教师"),  # "且" joins the sentence: it is no name
+])
+def test_a_party_is_named_with_what_it_does(text: str, party: str) -> None:
+    assert responsible_parties(clause(text), set())[0] == party
 
 
 def test_asked_who_records_it_a_procedures_decider_is_not_preferred() -> None:

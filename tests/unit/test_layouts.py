@@ -155,7 +155,7 @@ def test_short_school_names_bare_post_names_and_notes_before_the_colon(tmp_path:
     owners = {c.text[:4]: c.owner for c in parse_file(plan, plan.name, "doc", "sha").clauses}
     assert owners["每天6:"] == "门卫" and owners["7:20"] == "门卫"  # "七中" is the school's short name
     assert owners["团委：负"] == "团委" and owners["门卫：负"] == "门卫"  # a name that is only its ending
-    assert owners["信息联络"] == "信息联络组"  # a note on the name before the colon
+    assert owners["信息联络"] == "信息联络组（校长办公室牵头）"  # a note on the name stays with it
     assert owners["主任：许"] == "图书馆"  # "主任" alone names no post: a person listed under the unit
 
 

@@ -67,6 +67,8 @@ def test_第一部分_is_a_whole_label_not_split_inside_the_word() -> None:
 
 @pytest.mark.parametrize("line", [
     "1.5倍课时费按月发放。",  # a decimal, not an item
+    "一、二年级不布置书面家庭作业。",  # grades listed, not item 一
+    "三、四年级每周两次。",
     "3.14",
     "2024年9月1日起施行。",
     "1.",  # a bare mark with nothing after it

@@ -322,6 +322,10 @@ def test_looks_like_name(value: str, name: bool) -> None:
     ("办公电话 0535-3450836", "0535-3450836"), ("值班电话0535－6688123", "0535－6688123"),
     ("手机13812345678", "13812345678"), ("总机 010-12345678转123", "010-12345678转123"),
     ("学生2024年9月1日报到", None), ("编号 123456789012345", None),
+    # a local number, where a colon or a label says it is one; not a date or a count
+    ("总务处（领导小组办公室）：6621103", "6621103"), ("总值班电话2133077；", "2133077"),
+    ("值班电话 8826 3015", "8826 3015"), ("电话：0571-8621 3300", "0571-8621 3300"),
+    ("日期：20230901", None), ("共计：6621103人", None),
 ])
 def test_find_contact(text: str, phone: str | None) -> None:
     assert find_contact(text) == phone
