@@ -95,7 +95,8 @@ def _patterns(known: frozenset[str]) -> _Patterns:
         # A name holds no 由/有 ("教研活动有教研组长负责" names 教研组长, found by the 有 pattern above).
         # "上级工会组织的各项活动": what a party organised is no duty of it.
         # "，且指导教师必须全程在场": a conjunction opening the clause is no part of the name.
-        re.compile(r"(?:^|[，。；,;])(?:并且|且|同时)?(?![由有对在向为经与和交报送请])(?:各级|各)?" + actor + duty + "(?!的)"),
+        re.compile(r"(?:^|[，。；,;])(?:并且|且|同时)?(?![由有对在向为经与和交报送请])(?:各级|各)?"
+                   + actor + duty + "(?!的)"),
     ]
     # The first of several listed ("向专职安全员、校务办或总务处报告") is the one named.
     receivers = [re.compile(r"(?:" + _RECEIVE + r")(?:至|到|给)?" + _WHOSE + name + _ACTS),
