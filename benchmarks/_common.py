@@ -14,10 +14,12 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+import argparse  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -43,6 +45,46 @@ def question_sets(paths: list[Path] | None) -> list[tuple[str, list[Any]]]:
             continue
         sets.append((path.stem, load_gold(path)))
     return sets
+
+
+# The answer-quality figures every evaluation script prints, in this order.
+SHOWN = ("n", "hit@1", "answered_first", "useful_first", "owner_accuracy", "refusal_recall", "confident_error_rate")
+
+
+def metrics_row(label: str, metrics: dict[str, Any] | None = None, width: int = 24) -> str:
+    """One line of a metrics table: the label, then SHOWN's figures (its header when metrics is None)."""
+    cells = SHOWN if metrics is None else [metrics[key] for key in SHOWN]
+    return f"{label:{width}}" + "".join(f"{cell!s:>22}" for cell in cells)
+
+
+def print_metrics(label: str, figures: dict[str, dict[str, Any]]) -> None:
+    """A metrics table: a header, then one row per set."""
+    print(metrics_row(label))
+    for where, metrics in figures.items():
+        print(metrics_row(where, metrics))
+
+
+FIGURES = ROOT / "evals" / "figures.json"  # the README's quality figures, guarded by tests/integration/test_quality.py
+
+
+def record_figures(figures: dict[str, dict[str, Any]]) -> None:
+    """Write these sets' figures into evals/figures.json, keeping every other set's."""
+    recorded = json.loads(FIGURES.read_text(encoding="utf-8")) if FIGURES.exists() else {}
+    recorded.update(figures)
+    FIGURES.write_text(json.dumps(recorded, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {FIGURES}")
+
+
+def evaluation_main(doc: str, label: str, measure: Callable[[], dict[str, dict[str, Any]]],
+                    recorded: Callable[[str], bool] | None = None) -> None:
+    """An evaluation script's command line: measure, print the table, with --write record the figures."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--write", action="store_true", help=f"record the figures in {FIGURES.relative_to(ROOT)}")
+    figures = measure()
+    write = parser.parse_args().write
+    print_metrics(label, figures)
+    if write:
+        record_figures({key: value for key, value in figures.items() if recorded is None or recorded(key)})
 
 
 def percentile(values: list[float], percent: float) -> float:

@@ -12,25 +12,24 @@ from __future__ import annotations
 import json
 
 import _common  # noqa: F401  (environment first)
-from _common import ROOT
+from _common import ROOT, metrics_row
 from fit_answerability import desk_for
 from schools import school_desk
 
 from bot.evaluate import evaluate, load_gold
 
 SETS = ("fresh_knowledge", "fresh_kuanrou", "fresh_fuxing", "fresh2_knowledge", "fresh2_kuanrou", "fresh2_fuxing")
-SHOWN = ("n", "hit@1", "answered_first", "useful_first", "owner_accuracy", "refusal_recall", "confident_error_rate")
 
 
 def main() -> None:
     """Print each fresh set's metrics on its own index."""
-    print(f"{'set':18}" + "".join(f"{key:>22}" for key in SHOWN))
+    print(metrics_row("set", width=18))
     for name in SETS:
         path = ROOT / "evals" / f"{name}.jsonl"
         first = json.loads(path.read_text(encoding="utf-8").splitlines()[0])
         desk = desk_for("knowledge", ROOT / "knowledge") if name.endswith("_knowledge") else school_desk(first["doc"])
         metrics = evaluate(desk, load_gold(path)).metrics()
-        print(f"{name:18}" + "".join(f"{metrics[key]!s:>22}" for key in SHOWN))
+        print(metrics_row(name, metrics, width=18))
 
 
 if __name__ == "__main__":

@@ -11,14 +11,13 @@ from __future__ import annotations
 import json
 
 import _common  # noqa: F401  (environment first)
-from _common import ROOT
+from _common import ROOT, metrics_row
 from fit_answerability import desk_for
 from schools import CORPUS, organisations, school_desk
 
 from bot.evaluate import Report, evaluate, load_gold
 
 SET = ROOT / "evals" / "staff_corpus.jsonl"
-SHOWN = ("n", "hit@1", "answered_first", "useful_first", "owner_accuracy", "refusal_recall", "confident_error_rate")
 
 
 def main() -> None:
@@ -26,7 +25,7 @@ def main() -> None:
     doc_of = {json.loads(line)["id"]: json.loads(line)["doc"] for line in SET.read_text().splitlines() if line.strip()}
     mixed = desk_for("corpus", CORPUS)
     print(f"{len(organisations())} organisations: " + "; ".join(f"{k[:10]}… ({len(v)})" for k, v in organisations().items()))
-    print(f"{'half / index':24}" + "".join(f"{key:>22}" for key in SHOWN))
+    print(metrics_row("half / index"))
     for half in ("tune", "blind"):
         questions = load_gold(SET, half)
         own = Report()
@@ -36,7 +35,7 @@ def main() -> None:
                 own.outcomes += evaluate(school_desk(files[0]), asked).outcomes
         for label, report in (("mixed", evaluate(mixed, questions)), ("own school", own)):
             metrics = report.metrics()
-            print(f"{half + ' / ' + label:24}" + "".join(f"{metrics[key]!s:>22}" for key in SHOWN))
+            print(metrics_row(f"{half} / {label}", metrics))
 
 
 if __name__ == "__main__":

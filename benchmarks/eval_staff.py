@@ -9,18 +9,13 @@ figures go to evals/figures.json, which the README quotes and tests/integration/
 """
 from __future__ import annotations
 
-import argparse
-import json
-
 import _common  # noqa: F401  (environment first)
-from _common import ROOT
+from _common import ROOT, evaluation_main
 from fit_answerability import desk_for
 
 from bot.evaluate import evaluate, load_gold
 
-FIGURES = ROOT / "evals" / "figures.json"
 SETS = (("staff_knowledge", "knowledge", ROOT / "knowledge"), ("staff_corpus", "corpus", ROOT / "evals" / "corpus"))
-SHOWN = ("n", "hit@1", "answered_first", "useful_first", "owner_accuracy", "refusal_recall", "confident_error_rate")
 
 
 def measure() -> dict[str, dict[str, object]]:
@@ -35,17 +30,8 @@ def measure() -> dict[str, dict[str, object]]:
 
 
 def main() -> None:
-    """Measure, print a table, optionally write the figures file."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--write", action="store_true", help=f"write {FIGURES.relative_to(ROOT)}")
-    args = parser.parse_args()
-    figures = measure()
-    print(f"{'set/half':24}" + "".join(f"{key:>22}" for key in SHOWN))
-    for where, metrics in figures.items():
-        print(f"{where:24}" + "".join(f"{metrics[key]!s:>22}" for key in SHOWN))
-    if args.write:
-        FIGURES.write_text(json.dumps(figures, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-        print(f"wrote {FIGURES}")
+    """Measure, print a table, optionally record the figures."""
+    evaluation_main(__doc__ or "", "set/half", measure)
 
 
 if __name__ == "__main__":
