@@ -35,6 +35,10 @@ _RELATED_ENTRY_MAX = 40
 _ISSUE_DATE = re.compile(r"^(?:[\d〇零○一二三四五六七八九]{4}\s*[年.．/-]\s*[\d一二三四五六七八九十]{1,3}\s*月?"
                          r"(?:\s*[\d一二三四五六七八九十]{1,3}\s*日?)?)\s*(?:修订|修改|制定|印发|发布)?$")
 _SIGNATURE_MAX = 20
+# A website's footer: "Copyright © 2018-2023 XX小学 版权所有", "浙ICP备18012345号", "技术支持：XX公司".
+_SITE_FOOTER = re.compile(r"版权所有|Copyright|©|ICP备|ICP证|公网安备|技术支持[:：]", re.IGNORECASE)
+_SITE_FOOTER_MAX = 100
+_CLAUSE_PUNCT = re.compile(r"[，。；,;]")
 # "江城市第七中学　　二〇二四年四月十五日": the issuer and the date on one line, set apart by spaces.
 _NAME_THEN_DATE = re.compile(r"^(?P<name>\S{2,20})\s+(?P<date>\S.*)$")
 # An issuer's name: a school's or an education body's, or one of its units ("江城市第七中学总务处",
@@ -146,6 +150,8 @@ def _is_boilerplate(line: str) -> bool:
     line = simplified(line)  # "相關推薦", "發佈時間": the same furniture in traditional characters
     if _BOILERPLATE_LINE.match(line) or _STAMP_LINE.match(line) or _BREADCRUMB.match(line):
         return True
+    if len(line) <= _SITE_FOOTER_MAX and _SITE_FOOTER.search(line) and not _CLAUSE_PUNCT.search(line):
+        return True  # a footer is no sentence: "…版权所有作品的内容，一经发现…" is a rule
     return bool(_DATE_ONLY.match(line)) and any(ch.isdigit() for ch in line)  # a bare date or time stamp
 
 

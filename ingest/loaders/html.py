@@ -82,10 +82,29 @@ def _html_codec(label: str) -> str | None:
 
 
 def _drop_chrome(soup: BeautifulSoup) -> None:
-    """Remove scripts, styles, navigation, page headers/footers, forms and hidden elements."""
+    """Remove scripts, styles, navigation, page headers/footers, forms, hidden elements and link lists."""
     for tag in soup.find_all(_is_chrome):
         if not tag.decomposed:  # already gone with a dropped ancestor
             tag.decompose()
+    for tag in soup.find_all(_LINK_BLOCKS):
+        if not tag.decomposed and _mostly_links(tag):
+            tag.decompose()
+
+
+# A school's CMS marks its menus with <div class="nav">, not <nav>: a block that is mostly links and has
+# little text of its own is a menu, a breadcrumb, a "热点文章" list or "加入收藏 | 设为首页 | 站内搜索".
+_LINK_BLOCKS = ("div", "ul", "ol", "p", "li", "table", "td", "span", "dl")
+_OWN_TEXT_MAX = 20  # characters outside links that a list of links may still have ("当前位置：", separators)
+
+
+def _mostly_links(tag: Tag) -> bool:
+    """At least two links, and at least half the text in them, with little text besides."""
+    links = tag.find_all("a")
+    if len(links) < 2:
+        return False  # "附件：请假单.doc" is a rule's own text with its one link
+    text = len("".join(tag.get_text().split()))
+    linked = sum(len("".join(a.get_text().split())) for a in links)
+    return text > 0 and linked * 2 >= text and text - linked <= _OWN_TEXT_MAX
 
 
 def _is_chrome(tag: Tag) -> bool:

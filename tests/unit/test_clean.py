@@ -49,6 +49,7 @@ def test_trailing_whitespace_is_trimmed_but_leading_indentation_is_left_to_the_p
     "时间:2023-04-10 11:22:22 工作计划 我要投稿", "发布时间：2024年3月1日", "更新时间: 2024/03/01",
     "2024-03-01", "2024年3月1日", "11:22:22",
     "首页 > 规章制度", "当前位置：网站首页 » 通知公告 » 正文", "首页/学校概况/规章制度",
+    "Copyright © 2018-2023 云溪县实验小学 版权所有 地址：云溪县城关镇", "技术支持：云溪县教育技术中心 浙ICP备18012345号",
 ])
 def test_web_furniture_lines_are_removed(line: str) -> None:
     text = f"学校宿舍管理规定\n{line}\n第一条 学生须按时就寝。\n"
@@ -62,6 +63,7 @@ def test_web_furniture_lines_are_removed(line: str) -> None:
     "时间安排：每周一至周五。",
     "第一条 本办法自2024年9月1日起施行。",
     "1.负责相关推荐工作的组织。",
+    "6.尊重知识产权，不得在校园网上传播侵犯他人版权所有作品的内容，一经发现，由信息中心删除并按学校有关规定严肃处理。",
 ])
 def test_content_that_merely_resembles_furniture_is_kept(line: str) -> None:
     assert line in kept(f"{line}\n")

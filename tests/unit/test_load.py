@@ -15,6 +15,7 @@ from pypdf import PdfReader, PdfWriter
 
 from ingest.errors import LoadError
 from ingest.loaders import SUPPORTED_SUFFIXES, load_text
+from ingest.loaders.html import load_html
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
@@ -137,11 +138,23 @@ def test_html_drops_scripts_styles_navigation_forms_and_footer(web_lines: list[s
         assert gone not in text, gone
 
 
-def test_html_keeps_body_text_and_leaves_boilerplate_to_cleaning(web_lines: list[str]) -> None:
+def test_html_keeps_body_text_drops_link_lists_and_leaves_other_furniture_to_cleaning(web_lines: list[str]) -> None:
     assert "时间:2023-04-10 11:22:22 规章制度 我要投稿" in web_lines
     assert "立即下载" in web_lines
-    assert "### 相关推荐" in web_lines and "相关文章：" in web_lines
-    assert "校园安全管理制度（精选5篇）" in web_lines
+    # A block that is mostly links (the "相关推荐" list with its heading) is a menu, not the page's text.
+    assert not any("相关推荐" in line or "校园安全管理制度（精选5篇）" in line for line in web_lines)
+    assert "3、发现安全隐患应立即报告宿舍管理员" in web_lines
+
+
+def test_a_cms_pages_menus_breadcrumb_and_link_columns_are_dropped_but_a_rules_one_link_is_kept() -> None:
+    page = ('<html><body><div class="toplink"><a href="#">加入收藏</a> | <a href="/">设为首页</a> | '
+            '<a href="/s">站内搜索</a></div><div class="nav"><ul><li><a href="/">首页</a></li>'
+            '<li><a href="/a">学校概况</a></li><li><a href="/b">教务管理</a></li></ul></div>'
+            '<div class="position">当前位置：<a href="/">首页</a> &gt; <a href="/b">教务管理</a></div>'
+            '<div class="content"><h1>学籍管理细则</h1><p>第一条 本细则适用于全体学生。</p>'
+            '<p>附件：<a href="/f.doc">转学申请表</a></p></div></body></html>').encode()
+    lines = [line for line in load_html(page).splitlines() if line]
+    assert lines == ["# 学籍管理细则", "第一条 本细则适用于全体学生。", "附件：转学申请表"]
 
 
 def test_html_headings_become_markdown_and_the_title_is_not_repeated(web_lines: list[str]) -> None:
