@@ -21,6 +21,9 @@ from ingest.lexicon import ROLE_ENDINGS
 from ingest.model import Clause
 from ingest.numbering import split_label
 
+# How a party named after 由/经 does it, between its name and the act: "经校长办公会集体研究决定",
+# "由年级组长代为审批", "由政教处按照《学生违纪处分办法》给予警告处分".
+_MANNER = r"(?:代为|具体|(?:按照|根据|依照|依据)《[^》]{1,30}》(?:规定)?)?(?:集体)?(?:研究|讨论|审议)?"
 # What a party named after 由/经/交 does there ("由家委会主任召集并主持", "由系部副主任带队").
 _ACTS = (r"(?:依法)?(?:统一|负责|组织|承担|牵头|审核|审批|批准|同意|签字|签名|签署|办理|登记|保管|安排|管理|处理|备案|"
          r"核实|核准|决定|报告|复核|给予|予以|责令|查处|许可|鉴定|审阅|审定|签发|验收|召集|主持|带队|检查|核查|监督|"
@@ -31,7 +34,7 @@ _HANDED = r"向|转告|告知|报告|交至|交到|送至|送到|上交|交给|�
 # What follows the one something is handed or reported to: a stop, another party, or (after an adverb
 # or two: "准确上报") what is done there.
 _DONE = (r"[\u4e00-\u9fff]{0,3}?(?:汇报|报告|上报|申请|提出|反映|请假|处理|说明|联系|办理|报到|登记|签字|审批|批准|"
-         r"审阅|备案|咨询|报案|报警|求助)")
+         r"审阅|备案|咨询|报案|报警|求助|申诉|投诉|举报)")
 _THEN = r"(?=$|[，。；,;、或和及与]|" + _DONE + ")"
 _WHOSE = r"(?:所在|本(?!级)|该|学校)?"  # "报所在学校", "交本部门"; but "本级人民政府" is a name
 
@@ -42,6 +45,7 @@ class _Patterns(NamedTuple):
     responsible: list[re.Pattern[str]]  # who the text makes responsible
     receivers: list[re.Pattern[str]]  # whom it hands or reports to
     partners: list[re.Pattern[str]]  # whom else it works with, hands to or works under
+    joint: int  # partners[joint:] are worked with as equals ("会同政教处检查"), not under or for
     name: str  # a party's name, as a group
 
 
@@ -78,7 +82,7 @@ def _patterns(known: frozenset[str]) -> _Patterns:
         # "须得校长或训导处主任之批准", "征得班主任同意": whose approval it takes.
         # "有关部门负责" is no "有 X 负责"; "由本级人民政府" keeps its 本级. "经校长办公会集体研究决定".
         re.compile(r"(?:由|经过|经|交由|有(?!关)|须得|需得|得到|征得|取得|" + _RECEIVE + r")(?:至|到|给)?" + _WHOSE
-                   + name + r"(?:[、或和及与]" + other + r")*(?:之|的)?(?:集体)?(?:研究|讨论|审议)?" + _ACTS),
+                   + name + r"(?:[、或和及与]" + other + r")*(?:之|的)?" + _MANNER + _ACTS),
         # "校务部的日常工作包括…", "…是理论部的重头戏": the work the sentence describes is the party's.
         re.compile(r"(?:^|[，。；,;])" + name + r"的[^，。；,;]{0,6}?(?:工作|职责|职能|任务)(?:包括|是|有|为|主要)"),
         re.compile(r"是" + name + r"的"),
@@ -104,11 +108,13 @@ def _patterns(known: frozenset[str]) -> _Patterns:
     # "协助总务处做好…", "与食堂管理员一起盘点": a party the text works with, hands to or works under.
     # "期末书面总结交政教处。": handed over, and the sentence ends there;
     # "在教科研室、教务处、艺体处领导下": the first of those it works under.
-    partners = [re.compile(r"(?:协助|配合|会同|协同)" + name),
+    # "会同政教处检查", "与食堂管理员一起盘点": worked with as equals, so the section's owner does it too.
+    partners = [re.compile(r"(?:协助|配合)" + name),
                 re.compile(r"(?:" + _RECEIVE + r")(?:至|到|给)?" + name + r"(?=$|[。；;])"),
                 re.compile(r"在" + name + r"(?:[、和及与]" + other + r")*的?(?:领导|指导)下"),
+                re.compile(r"(?:会同|协同)" + name),
                 re.compile(r"(?:与|同|和)" + name + r"(?:一起|一道|共同)")]
-    return _Patterns(responsible, receivers, partners, name)
+    return _Patterns(responsible, receivers, partners, 3, name)
 
 
 @lru_cache(maxsize=8)
@@ -273,7 +279,8 @@ def _nearest(clause: Clause, known: set[str], question: str, chosen: str) -> str
     if asker:
         others = _named(clause, [*patterns.responsible, *patterns.receivers, *patterns.partners])
     elif chosen == clause.owner and chosen not in clause.text:
-        others = _named(clause, [*patterns.receivers, *patterns.partners])
+        # The owner gives way to one it assists or hands to, not to one it works with as an equal.
+        others = _named(clause, [*patterns.receivers, *patterns.partners[:patterns.joint]])
     else:
         return chosen
     scores = _part_scores(clause, [o for o in others if o != chosen and not _named_in(o, asked)], asked)

@@ -233,6 +233,9 @@ def test_the_answer_is_the_party_named_beside_what_is_asked() -> None:
     assisting = clause("协助总务处做好食堂卫生检查工作，负责落实宿舍纪律的督查工作。", owner="政教处")
     assert parties_asked(assisting, {"总务处", "政教处"}, "食堂卫生检查哪个处牵头") == ["总务处"]
     assert parties_asked(assisting, {"总务处", "政教处"}, "宿舍纪律谁来督查") == ["政教处"]
+    # ...not to one it works with as an equal: "会同政教处检查" in 宿管员's list is still 宿管员's check.
+    jointly = clause("每周三会同政教处检查违章电器，发现电热毯当场没收并登记。", owner="宿管员")
+    assert parties_asked(jointly, {"政教处", "宿管员"}, "宿舍里违章电器是谁在查") == ["宿管员"]
     with_whom = clause("与仓库管理员一起对库存物资每季度清点一次。", owner="采购员")
     assert parties_asked(with_whom, set(), "季度清点库存跟谁一起") == ["仓库管理员"]
     # The party the question names is the asker or the subject; the answer is another the text names.
@@ -403,6 +406,9 @@ def test_asked_who_decides_the_party_that_decides_not_the_one_that_proposes(text
     ("停课通知由信息联络组（校长办公室）统一发布，任何个人不得擅自发布。", "信息联络组（校长办公室）"),  # a note naming who
     ("校级家委会每学期召开2次全体会议，由家委会主任召集并主持。", "家委会主任"),  # not cut at 家委会
     ("晚间使用不得超过21:00，且值班教师必须全程在场。", "值班教师"),  # "且" joins the sentence: it is no name
+    ("班主任因公外出不在校时，半天以内的请假由年级组长代为审批。", "年级组长"),  # how it is done, between
+    ("作弊考生由政教处按照《学生违纪处分办法》给予警告处分。", "政教处"),
+    ("家长对答复不满意的，可以在10日内向区教育局申诉。", "区教育局"),  # whom one appeals to
 ])
 def test_a_party_is_named_with_what_it_does(text: str, party: str) -> None:
     assert responsible_parties(clause(text), set())[0] == party
