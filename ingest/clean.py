@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass, field
 
 from ingest.hanzi import simplified
-from ingest.lexicon import UNIT_ENDINGS, alternation
+from ingest.lexicon import SCHOOL_KINDS, UNIT_ENDINGS, alternation
 from ingest.numbering import split_label
 
 # Whitespace that Chinese documents use for layout: full-width space, no-break space, zero-width marks.
@@ -43,8 +43,8 @@ _CLAUSE_PUNCT = re.compile(r"[，。；,;]")
 _NAME_THEN_DATE = re.compile(r"^(?P<name>\S{2,20})\s+(?P<date>\S.*)$")
 # An issuer's name: a school's or an education body's, or one of its units ("江城市第七中学总务处",
 # "XX县教育局"). A bare unit's name is not enough: a last duty may lack its full stop too.
-_ISSUER = re.compile(r"(?:中学|小学|学校|学院|大学|幼儿园|分校|教育局|教育厅|教育委员会|教体局)"
-                     r"(?:[\u4e00-\u9fff]{0,8}" + alternation(UNIT_ENDINGS) + r")?$")
+_ISSUER = re.compile(alternation((*SCHOOL_KINDS, "教育局", "教育厅", "教育委员会", "教体局"))
+                     + r"(?:[\u4e00-\u9fff]{0,8}" + alternation(UNIT_ENDINGS) + r")?$")
 _SINGLE_HAN = re.compile(r"^[\u3400-\u9fff]$")
 
 

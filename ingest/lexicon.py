@@ -12,6 +12,8 @@ from collections.abc import Iterable
 UNIT_ENDINGS = ("处", "室", "科", "办", "部", "中心", "委员会", "团委", "学院", "馆", "站", "队", "组")
 # A post: "网络管理员", "宿管人员", "团委干事", "年级主任", "班主任".
 POST_ENDINGS = ("员", "人员", "干事", "主任", "门卫", "保安", "校医", "教师", "老师", "班主任")
+# What a school's or an education body's name ends with ("江城市第七中学", "宽柔中学古来分校").
+SCHOOL_KINDS = ("中学", "小学", "学校", "学院", "大学", "幼儿园", "分校")
 # Endings that are a whole post's or unit's name on their own ("门卫：负责…"); "主任", "中心" are not.
 WHOLE_NAMES = ("门卫", "保安", "校医", "班主任", "团委")
 # Of a regulation or a plan's actors as well: "县级以上人民政府教育行政部门", "卫生防疫站", "校长".

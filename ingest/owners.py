@@ -4,7 +4,15 @@ from __future__ import annotations
 import re
 
 from ingest.hanzi import simplified
-from ingest.lexicon import LISTED_UNITS, POST_ENDINGS, ROLE_ENDINGS, UNIT_ENDINGS, WHOLE_NAMES, alternation
+from ingest.lexicon import (
+    LISTED_UNITS,
+    POST_ENDINGS,
+    ROLE_ENDINGS,
+    SCHOOL_KINDS,
+    UNIT_ENDINGS,
+    WHOLE_NAMES,
+    alternation,
+)
 from ingest.numbering import split_label
 
 # "班主任岗位职责", "教务处工作职责：", "中学高级教师任职条件及岗位职责", "图书馆职能".
@@ -22,8 +30,8 @@ _UNIT_WORK = re.compile(r"^(?P<owner>[^\s，。,；;:：]{2,40}?)(?:的)?"
 # Where a school's name or a term ends inside a long title: "XX中学", "2008学年第一学期".
 # (A school's name has a name before its kind: "中学高级教师" is a rank, not a school's post.)
 # A school's short name opening a post's ("七中门卫", "二小教导处") is one too: a numeral and 中 or 小.
-_SCHOOL_OR_TERM = re.compile(r"(?:[\u4e00-\u9fffA-Za-z0-9]{2,}?(?:中学|小学|学校|学院|大学|幼儿园|分校)"
-                             r"|^[一二三四五六七八九十\d]{1,3}[中小](?![心学间层队级部])"
+_SCHOOL_OR_TERM = re.compile(r"(?:[\u4e00-\u9fffA-Za-z0-9]{2,}?" + alternation(SCHOOL_KINDS)
+                             + r"|^[一二三四五六七八九十\d]{1,3}[中小](?![心学间层队级部])"
                              r"|学期|学年|年度|\d{4}年)")
 _UNIT_PLAN = re.compile(r"(?:工作计划|工作要点|工作安排|工作总结)$")
 # "总务处：负责…", "门卫：…" (a name that is only its ending), "信息联络组（校长办公室牵头）：…" (a note

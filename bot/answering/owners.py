@@ -21,6 +21,7 @@ from ingest.lexicon import ROLE_ENDINGS
 from ingest.model import Clause
 from ingest.numbering import split_label
 
+_DECISION_ACTS = "决定|审批|批准|核准|审定|签批"  # the step of a procedure that decides
 # How a party named after 由/经 does it, between its name and the act: "经校长办公会集体研究决定",
 # "由年级组长代为审批", "由政教处按照《学生违纪处分办法》给予警告处分".
 _MANNER = r"(?:代为|具体|(?:按照|根据|依照|依据)《[^》]{1,30}》(?:规定)?)?(?:集体)?(?:研究|讨论|审议)?"
@@ -44,8 +45,8 @@ class _Patterns(NamedTuple):
 
     responsible: list[re.Pattern[str]]  # who the text makes responsible
     receivers: list[re.Pattern[str]]  # whom it hands or reports to
-    partners: list[re.Pattern[str]]  # whom else it works with, hands to or works under
-    joint: int  # partners[joint:] are worked with as equals ("会同政教处检查"), not under or for
+    partners: list[re.Pattern[str]]  # whom else it assists, hands to or works under
+    equals: list[re.Pattern[str]]  # whom it works with as an equal ("会同政教处检查", "与X一起")
     name: str  # a party's name, as a group
 
 
@@ -68,7 +69,7 @@ def _patterns(known: frozenset[str]) -> _Patterns:
     # "各班卫生干事请将…": in a notice, the party asked to do it.
     # "…，分管副校长决定；", "年级组审核": a party opening a step of a procedure, with what it does there.
     duty = (r"[，,]?(?:对[^，。；,;]{1,24}?)?(?:应当|应|必须|须|要|负责|组织|承担|履行|统筹|主管|"
-            r"决定|审批|批准|核准|审定|签批|请(?=于|将|在|按|把|及时|务必))")
+            + _DECISION_ACTS + r"|请(?=于|将|在|按|把|及时|务必))")
     causes = r"(?:要求|督促|组织|指导|安排|动员|鼓励|号召|通知|提醒|带领|引导|帮助|派)"
     told = r"(?!" + causes + char + "{1,10}?" + tail + duty + ")"
     # "县级以上人民政府教育行政部门"
@@ -105,16 +106,15 @@ def _patterns(known: frozenset[str]) -> _Patterns:
     # The first of several listed ("向专职安全员、校务办或总务处报告") is the one named.
     receivers = [re.compile(r"(?:" + _RECEIVE + r")(?:至|到|给)?" + _WHOSE + name + _ACTS),
                  re.compile(r"(?:" + _HANDED + r")" + name + _THEN)]
-    # "协助总务处做好…", "与食堂管理员一起盘点": a party the text works with, hands to or works under.
+    # "协助总务处做好…": a party the text assists, hands to or works under.
     # "期末书面总结交政教处。": handed over, and the sentence ends there;
     # "在教科研室、教务处、艺体处领导下": the first of those it works under.
-    # "会同政教处检查", "与食堂管理员一起盘点": worked with as equals, so the section's owner does it too.
     partners = [re.compile(r"(?:协助|配合)" + name),
                 re.compile(r"(?:" + _RECEIVE + r")(?:至|到|给)?" + name + r"(?=$|[。；;])"),
-                re.compile(r"在" + name + r"(?:[、和及与]" + other + r")*的?(?:领导|指导)下"),
-                re.compile(r"(?:会同|协同)" + name),
-                re.compile(r"(?:与|同|和)" + name + r"(?:一起|一道|共同)")]
-    return _Patterns(responsible, receivers, partners, 3, name)
+                re.compile(r"在" + name + r"(?:[、和及与]" + other + r")*的?(?:领导|指导)下")]
+    # "会同政教处检查", "与食堂管理员一起盘点": worked with as equals, so the section's owner does it too.
+    equals = [re.compile(r"(?:会同|协同)" + name), re.compile(r"(?:与|同|和)" + name + r"(?:一起|一道|共同)")]
+    return _Patterns(responsible, receivers, partners, equals, name)
 
 
 @lru_cache(maxsize=8)
@@ -201,7 +201,7 @@ def _worked_with(clause: Clause, known: set[str], question: str) -> list[str]:
     or handed to ("继续配合基教科做好留守儿童之家相关工作"): that party is the one to go to, unless the
     question names it (then it is the asker)."""
     patterns, asked = _patterns(frozenset(known)), simplified(question)
-    named = _named(clause, [*patterns.receivers, *patterns.partners])
+    named = _named(clause, [*patterns.receivers, *patterns.partners, *patterns.equals])
     return [party for party in named if not _named_in(party, asked) and not _VAGUE.match(party)][:1]
 
 
@@ -277,10 +277,10 @@ def _nearest(clause: Clause, known: set[str], question: str, chosen: str) -> str
     patterns = _patterns(frozenset(known))
     asker = _named_in(chosen, asked)
     if asker:
-        others = _named(clause, [*patterns.responsible, *patterns.receivers, *patterns.partners])
+        others = _named(clause, [*patterns.responsible, *patterns.receivers, *patterns.partners, *patterns.equals])
     elif chosen == clause.owner and chosen not in clause.text:
         # The owner gives way to one it assists or hands to, not to one it works with as an equal.
-        others = _named(clause, [*patterns.receivers, *patterns.partners[:patterns.joint]])
+        others = _named(clause, [*patterns.receivers, *patterns.partners])
     else:
         return chosen
     scores = _part_scores(clause, [o for o in others if o != chosen and not _named_in(o, asked)], asked)
@@ -362,7 +362,7 @@ def party_for_case(clause: Clause, parties: list[str], question: str) -> list[st
 # A procedure names who proposes, signs or reviews and who decides ("由政教处提出处理意见，分管副校长
 # 决定"; "班主任签署意见后，由年级组长审批"). Asked who approves or has the last word, the one who decides.
 _ASKS_DECISION = re.compile(r"批|拍板|说了算|决定|定夺|做主")
-_DECIDES = r"[\u4e00-\u9fff]{0,6}?(?:决定|审批|批准|核准|签批|审定)"
+_DECIDES = r"[\u4e00-\u9fff]{0,6}?(?:" + _DECISION_ACTS + ")"
 
 
 def _by_decision(clause: Clause, parties: list[str], asked: str) -> list[str]:
